@@ -1,0 +1,63 @@
+"""Engines for SQLite (embedded default) and PostgreSQL, and the rules each needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+class Database:
+    """Holds the engines. Writers on SQLite begin with BEGIN IMMEDIATE so that a transaction's
+    first read already holds the write lock (pysqlite otherwise defers BEGIN to the first
+    write, and a read-then-write race would see stale rows)."""
+
+    def __init__(self, url: str, pool_size: int = 20, busy_timeout: float = 30.0) -> None:
+        self.url: URL = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self._ensure_directory()
+            self.writer = self._sqlite_engine(busy_timeout, "BEGIN IMMEDIATE")
+            self.reader = self._sqlite_engine(busy_timeout, "BEGIN")
+        else:
+            self.writer = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self.reader = self.writer
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+    def _ensure_directory(self) -> None:
+        database = self.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite_engine(self, busy_timeout: float, begin: str) -> AsyncEngine:
+        engine = create_async_engine(self.url, connect_args={"timeout": busy_timeout})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take transaction control from the driver; "begin" below issues it.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine

@@ -1,0 +1,125 @@
+"""SQLAlchemy Core tables. Quantities live in `stock_level`; `ledger_entry` explains them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+Timestamp = DateTime(timezone=True)
+Text = String(200)
+
+location = Table(
+    "location",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("pickup_enabled", Boolean, nullable=False, default=False),
+    Column("ship_enabled", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+sku = Table(
+    "sku",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("name", Text),
+    Column("barcodes", JSON, nullable=False, default=list),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+stock_level = Table(
+    "stock_level",
+    metadata,
+    Column("sku", Text, ForeignKey("sku.sku"), primary_key=True),
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("safety_stock", Integer, nullable=False, default=0),
+    Column("inbound", Integer, nullable=False, default=0),
+    Column("unsellable", Integer, nullable=False, default=0),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
+    CheckConstraint("inbound >= 0", name="inbound_not_negative"),
+    CheckConstraint("unsellable >= 0 AND unsellable <= on_hand", name="unsellable_within_on_hand"),
+    Index("ix_stock_level_location_id", "location_id"),
+)
+
+bin_level = Table(
+    "bin_level",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("location_id", Text, primary_key=True),
+    Column("bin", Text, primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+)
+
+movement = Table(
+    "movement",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("event_id", Text, nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("sku", Text, nullable=False),
+    Column("location_id", Text, nullable=False),
+    Column("to_location_id", Text),
+    Column("bin", Text),
+    Column("to_bin", Text),
+    Column("quantity", Integer, nullable=False),
+    Column("occurred_at", Timestamp),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("reference", Text),
+    Column("device_id", Text),
+    Column("actor", Text, nullable=False),
+)
+
+# One row per change to one level; its id is the `sequence` that orders every change.
+ledger_entry = Table(
+    "ledger_entry",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("movement_id", Serial, ForeignKey("movement.id")),
+    Column("cause", String(30), nullable=False),
+    Column("sku", Text, nullable=False),
+    Column("location_id", Text, nullable=False),
+    Column("d_on_hand", Integer, nullable=False, default=0),
+    Column("d_reserved", Integer, nullable=False, default=0),
+    Column("d_inbound", Integer, nullable=False, default=0),
+    Column("d_unsellable", Integer, nullable=False, default=0),
+    Column("bins", JSON, nullable=False, default=dict),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("actor", Text, nullable=False),
+    Index("ix_ledger_entry_sku_location_id", "sku", "location_id"),
+)
