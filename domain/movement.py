@@ -40,6 +40,12 @@ class MovementType(enum.Enum):
     DAMAGE = "DAMAGE"
 
 
+class MovementStatus(enum.Enum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
 BIN_MOVES = {MovementType.PUTAWAY, MovementType.MOVE, MovementType.PICK, MovementType.PACK}
 DEFAULT_TO_BIN = {MovementType.PICK: PICKED, MovementType.PACK: PACKED}
 
@@ -112,7 +118,7 @@ def check_shape(m: Movement, now: datetime, max_skew: timedelta) -> None:
             raise MovementRejectedError("ADJUST quantity must be a non-zero signed change")
     elif m.type is MovementType.COUNT:
         if m.quantity < 0:
-            raise MovementRejectedError("COUNT quantity is the counted total and cannot be negative")
+            raise MovementRejectedError("COUNT is the counted total; it cannot be negative")
     elif m.quantity <= 0:
         raise MovementRejectedError(f"{m.type.value} quantity must be positive, got {m.quantity}")
     if m.type is MovementType.TRANSFER_OUT:
@@ -121,7 +127,7 @@ def check_shape(m: Movement, now: datetime, max_skew: timedelta) -> None:
         if m.to_location_id == m.location_id:
             raise MovementRejectedError("TRANSFER_OUT cannot transfer to its own location")
     elif m.to_location_id is not None:
-        raise MovementRejectedError(f"toLocationId is only allowed on TRANSFER_OUT, not {m.type.value}")
+        raise MovementRejectedError(f"toLocationId is only for TRANSFER_OUT, not {m.type.value}")
     if m.type in BIN_MOVES:
         target = m.to_bin or DEFAULT_TO_BIN.get(m.type)
         if target is None:

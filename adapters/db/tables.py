@@ -110,8 +110,9 @@ ledger_entry = Table(
     "ledger_entry",
     metadata,
     Column("id", Serial, primary_key=True, autoincrement=True),
-    Column("movement_id", Serial, ForeignKey("movement.id")),
     Column("cause", String(30), nullable=False),
+    # The movement's eventId, or the reservation's id, behind this change.
+    Column("source_id", Text),
     Column("sku", Text, nullable=False),
     Column("location_id", Text, nullable=False),
     Column("d_on_hand", Integer, nullable=False, default=0),
@@ -119,6 +120,7 @@ ledger_entry = Table(
     Column("d_inbound", Integer, nullable=False, default=0),
     Column("d_unsellable", Integer, nullable=False, default=0),
     Column("bins", JSON, nullable=False, default=dict),
+    Column("occurred_at", Timestamp, nullable=False),
     Column("recorded_at", Timestamp, nullable=False),
     Column("actor", Text, nullable=False),
     Index("ix_ledger_entry_sku_location_id", "sku", "location_id"),

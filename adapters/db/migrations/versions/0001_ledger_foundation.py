@@ -2,14 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:01:45.124964
+Create Date: 2026-11-23 18:03:34.032519
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -27,6 +26,25 @@ def upgrade() -> None:
     sa.CheckConstraint('quantity >= 0', name=op.f('ck_bin_level_quantity_not_negative')),
     sa.PrimaryKeyConstraint('sku', 'location_id', 'bin', name=op.f('pk_bin_level'))
     )
+    op.create_table('ledger_entry',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('cause', sa.String(length=30), nullable=False),
+    sa.Column('source_id', sa.String(length=200), nullable=True),
+    sa.Column('sku', sa.String(length=200), nullable=False),
+    sa.Column('location_id', sa.String(length=200), nullable=False),
+    sa.Column('d_on_hand', sa.Integer(), nullable=False),
+    sa.Column('d_reserved', sa.Integer(), nullable=False),
+    sa.Column('d_inbound', sa.Integer(), nullable=False),
+    sa.Column('d_unsellable', sa.Integer(), nullable=False),
+    sa.Column('bins', sa.JSON(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entry'))
+    )
+    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entry_sku_location_id', ['sku', 'location_id'], unique=False)
+
     op.create_table('location',
     sa.Column('id', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -65,25 +83,6 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sku', name=op.f('pk_sku'))
     )
-    op.create_table('ledger_entry',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('movement_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('cause', sa.String(length=30), nullable=False),
-    sa.Column('sku', sa.String(length=200), nullable=False),
-    sa.Column('location_id', sa.String(length=200), nullable=False),
-    sa.Column('d_on_hand', sa.Integer(), nullable=False),
-    sa.Column('d_reserved', sa.Integer(), nullable=False),
-    sa.Column('d_inbound', sa.Integer(), nullable=False),
-    sa.Column('d_unsellable', sa.Integer(), nullable=False),
-    sa.Column('bins', sa.JSON(), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('actor', sa.String(length=200), nullable=False),
-    sa.ForeignKeyConstraint(['movement_id'], ['movement.id'], name=op.f('fk_ledger_entry_movement_id_movement')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entry'))
-    )
-    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_entry_sku_location_id', ['sku', 'location_id'], unique=False)
-
     op.create_table('stock_level',
     sa.Column('sku', sa.String(length=200), nullable=False),
     sa.Column('location_id', sa.String(length=200), nullable=False),
@@ -114,12 +113,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_stock_level_location_id')
 
     op.drop_table('stock_level')
+    op.drop_table('sku')
+    op.drop_table('movement')
+    op.drop_table('location')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entry_sku_location_id')
 
     op.drop_table('ledger_entry')
-    op.drop_table('sku')
-    op.drop_table('movement')
-    op.drop_table('location')
     op.drop_table('bin_level')
     # ### end Alembic commands ###

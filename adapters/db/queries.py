@@ -1,0 +1,114 @@
+"""The read side: plain queries that return domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlalchemy import func, select
+
+from adapters.db import tables as t
+from adapters.db.engine import Database
+from adapters.db.rows import level_from_row, location_from_row
+from adapters.db.sql import chunks
+from domain.location import Location, LocationKind
+from domain.ports import Drift
+from domain.stock import StockLevel
+
+_LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c]
+
+
+class SqlAlchemyStockReader:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def levels_for_skus(
+        self, skus: Sequence[str]
+    ) -> Mapping[str, list[tuple[StockLevel, Location]]]:
+        found: dict[str, list[tuple[StockLevel, Location]]] = {s: [] for s in skus}
+        async with self.db.reader.connect() as conn:
+            for part in chunks(sorted(set(skus))):
+                rows = await conn.execute(
+                    select(t.stock_level, *_LOCATION_COLUMNS)
+                    .join(t.location, t.location.c.id == t.stock_level.c.location_id)
+                    .where(t.stock_level.c.sku.in_(part))
+                    .order_by(t.stock_level.c.sku, t.stock_level.c.location_id)
+                )
+                for r in rows:
+                    found[r.sku].append((level_from_row(r), _joined_location(r)))
+        return found
+
+    async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
+        async with self.db.reader.connect() as conn:
+            r = (await conn.execute(
+                select(t.stock_level, *_LOCATION_COLUMNS)
+                .join(t.location, t.location.c.id == t.stock_level.c.location_id)
+                .where(t.stock_level.c.sku == sku, t.stock_level.c.location_id == location_id)
+            )).first()
+        return (level_from_row(r), _joined_location(r)) if r else None
+
+    async def locations(
+        self, kind: LocationKind | None = None, ids: Iterable[str] | None = None
+    ) -> list[Location]:
+        query = select(t.location).order_by(t.location.c.id)
+        if kind is not None:
+            query = query.where(t.location.c.kind == kind.value)
+        if ids is not None:
+            query = query.where(t.location.c.id.in_(sorted(set(ids))))
+        async with self.db.reader.connect() as conn:
+            return [location_from_row(r) for r in await conn.execute(query)]
+
+    async def known_skus(self, skus: Iterable[str]) -> set[str]:
+        known: set[str] = set()
+        async with self.db.reader.connect() as conn:
+            for part in chunks(sorted(set(skus))):
+                rows = await conn.execute(select(t.sku.c.sku).where(t.sku.c.sku.in_(part)))
+                known.update(r.sku for r in rows)
+        return known
+
+    async def is_empty(self) -> bool:
+        async with self.db.reader.connect() as conn:
+            count = await conn.execute(select(func.count()).select_from(t.location))
+            return count.scalar_one() == 0
+
+    async def drift(self) -> list[Drift]:
+        """Every stored quantity recomputed from the ledger; bins must add up to on hand."""
+        e = t.ledger_entry.c
+        sums = (
+            select(e.sku, e.location_id,
+                   func.sum(e.d_on_hand).label("on_hand"), func.sum(e.d_reserved).label("reserved"),
+                   func.sum(e.d_inbound).label("inbound"),
+                   func.sum(e.d_unsellable).label("unsellable"))
+            .group_by(e.sku, e.location_id).subquery()
+        )
+        b = t.bin_level.c
+        bins = (select(b.sku, b.location_id, func.sum(b.quantity).label("binned"))
+                .group_by(b.sku, b.location_id).subquery())
+        s = t.stock_level.c
+        query = (
+            select(t.stock_level, sums.c.on_hand.label("l_on_hand"),
+                   sums.c.reserved.label("l_reserved"), sums.c.inbound.label("l_inbound"),
+                   sums.c.unsellable.label("l_unsellable"), bins.c.binned)
+            .outerjoin(sums, (sums.c.sku == s.sku) & (sums.c.location_id == s.location_id))
+            .outerjoin(bins, (bins.c.sku == s.sku) & (bins.c.location_id == s.location_id))
+        )
+        drifts: list[Drift] = []
+        async with self.db.reader.connect() as conn:
+            for r in await conn.execute(query):
+                expected = {
+                    "on_hand": r.l_on_hand or 0, "reserved": r.l_reserved or 0,
+                    "inbound": r.l_inbound or 0, "unsellable": r.l_unsellable or 0,
+                }
+                for field, value in expected.items():
+                    if getattr(r, field) != value:
+                        drifts.append(Drift(r.sku, r.location_id, field, getattr(r, field), value))
+                if (r.binned or 0) != r.on_hand:
+                    drifts.append(Drift(r.sku, r.location_id, "bins", r.binned or 0, r.on_hand))
+        return drifts
+
+
+def _joined_location(r: object) -> Location:
+    class _Prefixed:
+        def __getattr__(self, name: str) -> object:
+            return getattr(r, f"loc_{name}")
+
+    return location_from_row(_Prefixed())

@@ -1,0 +1,74 @@
+"""The interfaces services need from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from domain.events import StockChanged
+from domain.location import Location, LocationKind
+from domain.movement import Effect, Movement, StockView
+from domain.stock import StockLevel
+
+T = TypeVar("T")
+Pair = tuple[str, str]
+
+
+class LedgerBatch(StockView, Protocol):
+    """State loaded (and on PostgreSQL row-locked) for one transaction, and the changes it holds."""
+
+    def recorded_fingerprint(self, event_id: str) -> str | None: ...
+    def record(self, m: Movement, fingerprint: str, effects: Sequence[Effect]) -> None: ...
+    def set_safety_stock(self, sku: str, location_id: str, quantity: int) -> None: ...
+    def existing_level(self, sku: str, location_id: str) -> StockLevel | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchKeys:
+    pairs: frozenset[Pair]
+    event_ids: frozenset[str] = frozenset()
+    skus: frozenset[str] = frozenset()
+    location_ids: frozenset[str] = frozenset()
+
+
+class Ledger(Protocol):
+    async def apply(
+        self, keys: BatchKeys, actor: str, now: datetime, decide: Callable[[LedgerBatch], T]
+    ) -> tuple[T, list[StockChanged]]:
+        """Load state for `keys`, let `decide` record changes, commit them atomically.
+        `decide` must be pure: it is run again if the database asks for a retry."""
+        ...
+
+
+class ChangePublisher(Protocol):
+    async def publish(self, changes: Sequence[StockChanged]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    sku: str
+    location_id: str
+    field: str
+    stored: int
+    from_ledger: int
+
+
+class StockReader(Protocol):
+    async def levels_for_skus(
+        self, skus: Sequence[str]
+    ) -> Mapping[str, list[tuple[StockLevel, Location]]]: ...
+    async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None: ...
+    async def locations(
+        self, kind: LocationKind | None = None, ids: Iterable[str] | None = None
+    ) -> list[Location]: ...
+    async def known_skus(self, skus: Iterable[str]) -> set[str]: ...
+    async def drift(self) -> list[Drift]: ...
+
+
+class Catalog(Protocol):
+    async def upsert_location(self, location: Location, now: datetime) -> Location: ...
+    async def upsert_sku(
+        self, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime
+    ) -> None: ...

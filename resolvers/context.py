@@ -1,0 +1,56 @@
+"""The typed per-request context: the wired services, the caller, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from domain.access import Caller
+from domain.availability import NetworkAvailability
+from domain.location import Channel, Location
+from domain.ports import Catalog, ChangePublisher, Ledger, StockReader
+from services.availability import availabilities
+from services.movements import MovementLimits
+
+
+@dataclass(frozen=True)
+class Services:
+    ledger: Ledger
+    reader: StockReader
+    catalog: Catalog
+    publisher: ChangePublisher
+    limits: MovementLimits
+    clock: Callable[[], datetime]
+
+
+class RequestLoaders:
+    """Built once per request so that batching and caching never leak between callers."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self.availability: DataLoader[tuple[str, Channel], NetworkAvailability] = DataLoader(
+            self._load_availability)
+        self.location_by_id: DataLoader[str, Location | None] = DataLoader(self._load_locations)
+
+    async def _load_availability(
+        self, keys: Sequence[tuple[str, Channel]]
+    ) -> list[NetworkAvailability]:
+        return await availabilities(self._services.reader, keys, self._services.clock())
+
+    async def _load_locations(self, ids: Sequence[str]) -> list[Location | None]:
+        found = {loc.id: loc for loc in await self._services.reader.locations(ids=ids)}
+        return [found.get(i) for i in ids]
+
+
+@dataclass
+class Context:
+    services: Services
+    caller: Caller
+    loaders: RequestLoaders
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] = field(default_factory=dict)
