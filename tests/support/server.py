@@ -1,0 +1,69 @@
+"""Real server processes for end-to-end tests: `stockgraph serve` on loopback ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+STOCKGRAPH = str(Path(sys.executable).parent / "stockgraph")
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def running_servers(
+    env: dict[str, str], count: int = 1, log_dir: Path | None = None
+) -> AsyncIterator[list[str]]:
+    """Start `count` server processes with `env` added to ours; yield their base URLs once
+    each answers /healthz. Stops them (and reports their output on a failed start) after."""
+    procs: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        for n in range(count):
+            port = free_port()
+            log = (log_dir / f"server-{n}.log").open("wb") if log_dir else subprocess.DEVNULL
+            proc = subprocess.Popen(
+                [STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+            )
+            procs.append((proc, f"http://127.0.0.1:{port}"))
+        await asyncio.gather(*(_wait_healthy(p, url) for p, url in procs))
+        yield [url for _, url in procs]
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def _wait_healthy(proc: subprocess.Popen[bytes], url: str) -> None:
+    deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server {url} exited with {proc.returncode} at start")
+            try:
+                if (await client.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"server {url} did not answer /healthz in {START_TIMEOUT}s")
+            await asyncio.sleep(0.05)
