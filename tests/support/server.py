@@ -30,13 +30,13 @@ async def running_servers(
 ) -> AsyncIterator[list[str]]:
     """Start `count` server processes with `env` added to ours; yield their base URLs once
     each answers /healthz. Stops them (and reports their output on a failed start) after."""
-    procs: list[tuple[subprocess.Popen[bytes], str]] = []
+    procs: list[tuple[asyncio.subprocess.Process, str]] = []
     try:
         for n in range(count):
             port = free_port()
             log = (log_dir / f"server-{n}.log").open("wb") if log_dir else subprocess.DEVNULL
-            proc = subprocess.Popen(
-                [STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            proc = await asyncio.create_subprocess_exec(
+                STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port),
                 env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
             )
             procs.append((proc, f"http://127.0.0.1:{port}"))
@@ -44,20 +44,21 @@ async def running_servers(
         yield [url for _, url in procs]
     finally:
         for proc, _ in procs:
-            proc.terminate()
+            if proc.returncode is None:
+                proc.terminate()
         for proc, _ in procs:
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(proc.wait(), timeout=10)
+            except TimeoutError:
                 proc.kill()
-                proc.wait()
+                await proc.wait()
 
 
-async def _wait_healthy(proc: subprocess.Popen[bytes], url: str) -> None:
+async def _wait_healthy(proc: asyncio.subprocess.Process, url: str) -> None:
     deadline = asyncio.get_running_loop().time() + START_TIMEOUT
     async with httpx.AsyncClient(timeout=1.0) as client:
         while True:
-            if proc.poll() is not None:
+            if proc.returncode is not None:
                 raise RuntimeError(f"server {url} exited with {proc.returncode} at start")
             try:
                 if (await client.get(f"{url}/healthz")).status_code == 200:
