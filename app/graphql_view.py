@@ -7,11 +7,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app.http_spec import GraphQLOverHTTP
 from domain.access import OPEN_CALLER
 from resolvers.context import Context, RequestLoaders, Services
 
 
-class StockgraphGraphQL(GraphQL[Context, None]):
+class StockgraphGraphQL(GraphQLOverHTTP[Context, None], GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
