@@ -17,16 +17,17 @@ INSTALL_TIMEOUT = 300.0
 AUDIT_TIMEOUT = 120.0
 
 
-async def _run(*argv: str, timeout: float) -> tuple[int, str, str]:
+async def _run(*argv: str, time_limit: float) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *argv, cwd=AUDIT_DIR,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        async with asyncio.timeout(time_limit):
+            out, err = await proc.communicate()
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        return -1, "", f"{argv[0]} did not finish in {timeout}s"
+        return -1, "", f"{argv[0]} did not finish in {time_limit}s"
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
@@ -38,7 +39,7 @@ async def _installed_audit() -> str:
         unavailable("node/npm", "not on PATH")
     assert node is not None and npm is not None
     if not (AUDIT_DIR / "node_modules" / "graphql-http").is_dir():
-        code, _, err = await _run(npm, "ci", "--no-audit", "--no-fund", timeout=INSTALL_TIMEOUT)
+        code, _, err = await _run(npm, "ci", "--no-audit", "--no-fund", time_limit=INSTALL_TIMEOUT)
         if code != 0:
             unavailable("graphql-http (npm ci)", err.strip()[-500:])
     return node
@@ -51,7 +52,7 @@ async def test_the_server_passes_the_graphql_over_http_audit(tmp_path: Path) -> 
 
     async with running_servers(env) as [base_url]:
         code, out, err = await _run(
-            node, "audit.mjs", f"{base_url}/graphql", timeout=AUDIT_TIMEOUT)
+            node, "audit.mjs", f"{base_url}/graphql", time_limit=AUDIT_TIMEOUT)
 
     assert code == 0, err
     results: list[dict[str, Any]] = json.loads(out)["results"]
