@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from domain.location import Channel
+
 
 @dataclass(frozen=True, slots=True)
 class Delta:
@@ -38,10 +40,23 @@ class StockLevel:
     inbound: int = 0
     unsellable: int = 0
     updated_at: datetime | None = None
+    # Safety stock set for one channel, overriding `safety_stock` there (stored beside the level).
+    channel_safety: tuple[tuple[Channel, int], ...] = ()
 
     @property
     def atp(self) -> int:
         return atp(self.on_hand, self.reserved, self.safety_stock, self.unsellable)
+
+    def safety_for(self, channel: Channel) -> int:
+        return next((q for ch, q in self.channel_safety if ch is channel), self.safety_stock)
+
+    def atp_for(self, channel: Channel) -> int:
+        """ATP on `channel`: the one rule, with that channel's safety stock."""
+        return atp(self.on_hand, self.reserved, self.safety_for(channel), self.unsellable)
+
+    def on_channel(self, channel: Channel) -> StockLevel:
+        """This level as `channel` sees it: `safety_stock` and `atp` are the channel's."""
+        return replace(self, safety_stock=self.safety_for(channel))
 
     @property
     def sellable(self) -> int:
