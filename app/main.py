@@ -15,6 +15,7 @@ from app.graphql_view import StockgraphGraphQL
 from app.health import healthz, readyz
 from app.settings import Settings
 from resolvers.schema import build_schema
+from services.reservations import sweeping
 
 log = logging.getLogger("stockgraph")
 
@@ -30,8 +31,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.db = db
         app.state.services = build_services(db, settings)
         log.info("stockgraph ready on %s", db.url.render_as_string(hide_password=True))
+        s = app.state.services
         try:
-            yield
+            async with sweeping(s.reservations, s.publisher, s.clock,
+                                settings.reservation_sweep_seconds):
+                yield
         finally:
             await db.dispose()
 

@@ -24,3 +24,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=30.0, alias="STOCKGRAPH_SQLITE_BUSY_TIMEOUT")
     graphiql: bool = Field(default=True, alias="STOCKGRAPH_GRAPHIQL")
     run_migrations_at_start: bool = Field(default=True, alias="STOCKGRAPH_MIGRATE_AT_START")
+
+    # Reservations (docs/reservations.md).
+    reservation_default_ttl_seconds: int = Field(
+        default=900, ge=1, alias="STOCKGRAPH_RESERVATION_TTL")
+    max_reservation_ttl_seconds: int = Field(
+        default=86_400, ge=1, alias="STOCKGRAPH_MAX_RESERVATION_TTL")
+    max_reservation_lines: int = Field(default=200, ge=1, alias="STOCKGRAPH_MAX_RESERVATION_LINES")
+    # How often each instance's sweeper expires lapsed holds; 0 turns the sweeper off.
+    reservation_sweep_seconds: float = Field(
+        default=5.0, ge=0, alias="STOCKGRAPH_RESERVATION_SWEEP_INTERVAL")

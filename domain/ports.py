@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 from domain.events import StockChanged
 from domain.location import Location, LocationKind
 from domain.movement import Effect, Movement, StockView
+from domain.reservation import Reservation, Shortage
 from domain.stock import StockLevel
 
 T = TypeVar("T")
@@ -72,3 +73,32 @@ class Catalog(Protocol):
     async def upsert_sku(
         self, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime
     ) -> None: ...
+
+
+class Holds(Protocol):
+    async def refresh_shortfalls(
+        self, pairs: Collection[Pair], actor: str, now: datetime
+    ) -> list[StockChanged]:
+        """Mark the live holds at `pairs` that the sellable units no longer cover (newest
+        first), clear marks that are covered again; the changes announce newly short holds."""
+        ...
+
+
+class ReservationStore(Holds, Protocol):
+    async def reserve(
+        self, draft: Reservation
+    ) -> tuple[Reservation | Shortage, list[StockChanged]]:
+        """Hold every line of `draft` or none. A known idempotency key returns the reservation
+        stored under it (whatever it holds); a short answer lists `available` per short line."""
+        ...
+
+    async def release(
+        self, reservation_id: str, actor: str, now: datetime
+    ) -> tuple[Reservation, list[StockChanged]]: ...
+    async def commit(
+        self, reservation_id: str, actor: str, now: datetime
+    ) -> tuple[Reservation, list[StockChanged]]: ...
+    async def get(self, reservation_id: str) -> Reservation | None: ...
+    async def expire_due(self, now: datetime, limit: int) -> tuple[int, list[StockChanged]]:
+        """Expire up to `limit` ACTIVE reservations past expiresAt; how many, and the changes."""
+        ...

@@ -12,7 +12,8 @@ from strawberry.dataloader import DataLoader
 from domain.access import Caller
 from domain.availability import NetworkAvailability
 from domain.location import Channel, Location
-from domain.ports import Catalog, ChangePublisher, Ledger, StockReader
+from domain.ports import Catalog, ChangePublisher, Ledger, ReservationStore, StockReader
+from domain.reservation import ReservationLimits
 from services.availability import availabilities
 from services.movements import MovementLimits
 
@@ -25,6 +26,8 @@ class Services:
     publisher: ChangePublisher
     limits: MovementLimits
     clock: Callable[[], datetime]
+    reservations: ReservationStore
+    reservation_limits: ReservationLimits
 
 
 class RequestLoaders:

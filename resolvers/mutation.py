@@ -73,7 +73,7 @@ async def _record(info: Info[Context, None], inputs: list[MovementInput]) -> lis
     try:
         outcomes = await record_movements(
             s.ledger, s.publisher, [i.to_domain() for i in inputs], info.context.caller,
-            s.clock(), s.limits)
+            s.clock(), s.limits, holds=s.reservations)
     except DomainError as exc:
         raise user_error(exc) from exc
     return [_result(o) for o in outcomes]

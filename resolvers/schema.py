@@ -10,13 +10,14 @@ from strawberry.tools import merge_types
 
 from resolvers.mutation import Mutation as LedgerMutation
 from resolvers.query import Query as LedgerQuery
+from resolvers.reservation import ReservationMutation, ReservationQuery
 from schema.types import InvalidInput, Location, Product
 
 FEDERATION_VERSION: Final = "2.7"
 
 # Each capability keeps its root fields in its own resolvers module and adds its types here.
-QUERIES: tuple[type, ...] = (LedgerQuery,)
-MUTATIONS: tuple[type, ...] = (LedgerMutation,)
+QUERIES: tuple[type, ...] = (LedgerQuery, ReservationQuery)
+MUTATIONS: tuple[type, ...] = (LedgerMutation, ReservationMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 EXTRA_TYPES: tuple[type, ...] = (Product, Location, InvalidInput)
 

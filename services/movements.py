@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from domain.access import Caller
 from domain.errors import InvalidInputError
+from domain.events import StockChanged
 from domain.location import Location
 from domain.movement import (
     Movement,
@@ -16,7 +17,7 @@ from domain.movement import (
     check_shape,
     effects,
 )
-from domain.ports import BatchKeys, ChangePublisher, Ledger, LedgerBatch
+from domain.ports import BatchKeys, ChangePublisher, Holds, Ledger, LedgerBatch, Pair
 from domain.stock import StockLevel
 
 
@@ -37,8 +38,9 @@ class MovementLimits:
 
 async def record_movements(
     ledger: Ledger, publisher: ChangePublisher, movements: Sequence[Movement],
-    caller: Caller, now: datetime, limits: MovementLimits,
+    caller: Caller, now: datetime, limits: MovementLimits, holds: Holds | None = None,
 ) -> list[MovementOutcome]:
+    """`holds`: where reservations are kept, so movements that cut into them mark them short."""
     if len(movements) > limits.max_batch:
         raise InvalidInputError(
             f"a batch holds at most {limits.max_batch} movements, got {len(movements)}",
@@ -59,7 +61,16 @@ async def record_movements(
 
     outcomes, changes = await ledger.apply(keys, caller.name, now, decide)
     await publisher.publish(changes)
+    if holds is not None:
+        # Reality wins over promises: a sale under held units was recorded all the same; the
+        # holds it left uncovered are marked short and announced, so orders can be re-routed.
+        await publisher.publish(
+            await holds.refresh_shortfalls(_held_pairs(changes), caller.name, now))
     return outcomes
+
+
+def _held_pairs(changes: Sequence[StockChanged]) -> set[Pair]:
+    return {(c.level.sku, c.level.location_id) for c in changes if c.level.reserved > 0}
 
 
 def _decide(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 
 from adapters.db import tables as t
 from adapters.db.engine import Database
@@ -18,33 +21,36 @@ _LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c]
 
 
 class SqlAlchemyStockReader:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
+        # Read-time expiry: holds past expiresAt at this moment are not counted as reserved.
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     async def levels_for_skus(
         self, skus: Sequence[str]
     ) -> Mapping[str, list[tuple[StockLevel, Location]]]:
         found: dict[str, list[tuple[StockLevel, Location]]] = {s: [] for s in skus}
+        now = self.clock()
         async with self.db.reader.connect() as conn:
             for part in chunks(sorted(set(skus))):
-                rows = await conn.execute(
+                rows = await conn.execute(_with_lapsed(
                     select(t.stock_level, *_LOCATION_COLUMNS)
                     .join(t.location, t.location.c.id == t.stock_level.c.location_id)
                     .where(t.stock_level.c.sku.in_(part))
-                    .order_by(t.stock_level.c.sku, t.stock_level.c.location_id)
-                )
+                    .order_by(t.stock_level.c.sku, t.stock_level.c.location_id), now, part))
                 for r in rows:
-                    found[r.sku].append((level_from_row(r), _joined_location(r)))
+                    found[r.sku].append((_live_level(r), _joined_location(r)))
         return found
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
         async with self.db.reader.connect() as conn:
-            r = (await conn.execute(
+            r = (await conn.execute(_with_lapsed(
                 select(t.stock_level, *_LOCATION_COLUMNS)
                 .join(t.location, t.location.c.id == t.stock_level.c.location_id)
-                .where(t.stock_level.c.sku == sku, t.stock_level.c.location_id == location_id)
-            )).first()
-        return (level_from_row(r), _joined_location(r)) if r else None
+                .where(t.stock_level.c.sku == sku, t.stock_level.c.location_id == location_id),
+                self.clock(), [sku],
+            ))).first()
+        return (_live_level(r), _joined_location(r)) if r else None
 
     async def locations(
         self, kind: LocationKind | None = None, ids: Iterable[str] | None = None
@@ -71,7 +77,8 @@ class SqlAlchemyStockReader:
             return count.scalar_one() == 0
 
     async def drift(self) -> list[Drift]:
-        """Every stored quantity recomputed from the ledger; bins must add up to on hand."""
+        """Every stored quantity recomputed from the ledger; bins must add up to on hand, and
+        `reserved` to the ACTIVE reservation lines there (field "holds")."""
         e = t.ledger_entry.c
         sums = (
             select(e.sku, e.location_id,
@@ -83,13 +90,17 @@ class SqlAlchemyStockReader:
         b = t.bin_level.c
         bins = (select(b.sku, b.location_id, func.sum(b.quantity).label("binned"))
                 .group_by(b.sku, b.location_id).subquery())
+        line = t.reservation_line.c
+        holds = (select(line.sku, line.location_id, func.sum(line.quantity).label("held"))
+                 .where(line.status == "ACTIVE").group_by(line.sku, line.location_id).subquery())
         s = t.stock_level.c
         query = (
             select(t.stock_level, sums.c.on_hand.label("l_on_hand"),
                    sums.c.reserved.label("l_reserved"), sums.c.inbound.label("l_inbound"),
-                   sums.c.unsellable.label("l_unsellable"), bins.c.binned)
+                   sums.c.unsellable.label("l_unsellable"), bins.c.binned, holds.c.held)
             .outerjoin(sums, (sums.c.sku == s.sku) & (sums.c.location_id == s.location_id))
             .outerjoin(bins, (bins.c.sku == s.sku) & (bins.c.location_id == s.location_id))
+            .outerjoin(holds, (holds.c.sku == s.sku) & (holds.c.location_id == s.location_id))
         )
         drifts: list[Drift] = []
         async with self.db.reader.connect() as conn:
@@ -103,7 +114,28 @@ class SqlAlchemyStockReader:
                         drifts.append(Drift(r.sku, r.location_id, field, getattr(r, field), value))
                 if (r.binned or 0) != r.on_hand:
                     drifts.append(Drift(r.sku, r.location_id, "bins", r.binned or 0, r.on_hand))
+                if (r.held or 0) != r.reserved:
+                    drifts.append(Drift(r.sku, r.location_id, "holds", r.reserved, r.held or 0))
         return drifts
+
+
+def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Select[Any]:
+    """Adds `lapsed`: units of ACTIVE holds past expiresAt that no sweeper has given back yet.
+    They are promised to no one any more, so a level read does not count them as reserved."""
+    line = t.reservation_line.c
+    lapsed = (
+        select(line.sku, line.location_id, func.sum(line.quantity).label("lapsed"))
+        .where(line.status == "ACTIVE", line.expires_at <= now, line.sku.in_(skus))
+        .group_by(line.sku, line.location_id).subquery()
+    )
+    s = t.stock_level.c
+    return query.add_columns(lapsed.c.lapsed).outerjoin(
+        lapsed, and_(lapsed.c.sku == s.sku, lapsed.c.location_id == s.location_id))
+
+
+def _live_level(r: Any) -> StockLevel:
+    level = level_from_row(r)
+    return replace(level, reserved=level.reserved - r.lapsed) if r.lapsed else level
 
 
 def _joined_location(r: object) -> Location:

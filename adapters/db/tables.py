@@ -16,6 +16,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -124,4 +126,40 @@ ledger_entry = Table(
     Column("recorded_at", Timestamp, nullable=False),
     Column("actor", Text, nullable=False),
     Index("ix_ledger_entry_sku_location_id", "sku", "location_id"),
+)
+
+reservation = Table(
+    "reservation",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("idempotency_key", Text, nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("order_ref", Text),
+    Column("actor", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+    Index("ix_reservation_status_expires_at", "status", "expires_at"),
+)
+
+# `status` and `expires_at` repeat the reservation's so that the hot reads (live holds at a
+# level, read-time expiry) use one partial index over ACTIVE lines only.
+reservation_line = Table(
+    "reservation_line",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("reservation_id", String(36), ForeignKey("reservation.id"), nullable=False),
+    Column("sku", Text, nullable=False),
+    Column("location_id", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("short_by", Integer, nullable=False, default=0),
+    Column("status", String(10), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint("short_by >= 0 AND short_by <= quantity", name="short_by_within_quantity"),
+    UniqueConstraint("reservation_id", "sku", "location_id"),
+    Index("ix_reservation_line_active", "sku", "location_id", "expires_at",
+          sqlite_where=text("status = 'ACTIVE'"), postgresql_where=text("status = 'ACTIVE'")),
 )

@@ -1,0 +1,292 @@
+"""Reservations in the database. A hold is one conditional update per line (atp >= quantity,
+checked and applied by the database in one statement), in (sku, location) order inside one
+transaction, so no unit is promised twice whichever instance serves the request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.db import tables as t
+from adapters.db.engine import Database
+from adapters.db.posting import LedgerWriter, Posting
+from adapters.db.rows import aware, level_from_row
+from adapters.db.sql import insert_for, is_retryable
+from domain import reservation as rules
+from domain.access import SYSTEM_CALLER
+from domain.events import StockChanged
+from domain.location import Channel
+from domain.movement import Effect
+from domain.ports import Pair
+from domain.reservation import Reservation, ReservationLine, ReservationStatus, Shortage
+from domain.stock import Delta, StockLevel
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 5
+ACTIVE = ReservationStatus.ACTIVE.value
+r, ln, s = t.reservation.c, t.reservation_line.c, t.stock_level.c
+
+# atp >= q (the rule of domain.stock.atp), tested and applied in one statement.
+_HOLD = (
+    t.stock_level.update()
+    .where(s.sku == bindparam("k_sku"), s.location_id == bindparam("k_loc"),
+           s.on_hand - s.reserved - s.safety_stock - s.unsellable >= bindparam("q"))
+    .values(reserved=s.reserved + bindparam("q"), updated_at=bindparam("now"))
+    .returning(*t.stock_level.c)
+)
+
+
+class _Refused(Exception):
+    """Rolls the transaction back and carries the answer out of it."""
+
+    def __init__(self, shortage: Shortage) -> None:
+        super().__init__(shortage.message)
+        self.shortage = shortage
+
+
+class SqlAlchemyReservations:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def reserve(self, draft: Reservation) -> tuple[Reservation | Shortage,
+                                                         list[StockChanged]]:
+        try:
+            return await self._transaction(lambda conn: self._reserve(conn, draft))
+        except _Refused as refused:
+            return refused.shortage, []
+
+    async def release(
+        self, reservation_id: str, actor: str, now: datetime
+    ) -> tuple[Reservation, list[StockChanged]]:
+        async def work(conn: AsyncConnection) -> tuple[Reservation, list[StockChanged]]:
+            found = await self._finish(conn, reservation_id, ReservationStatus.RELEASED, now)
+            give_back = [Posting(rules.RELEASE, found.id, e) for e in rules.give_back(found)]
+            writer = LedgerWriter(conn, self.db.dialect, actor, now)
+            changes = await writer.post(give_back)
+            changes += await self._refresh(writer, {(x.sku, x.location_id) for x in found.lines})
+            return found, changes
+
+        return await self._transaction(work)
+
+    async def commit(
+        self, reservation_id: str, actor: str, now: datetime
+    ) -> tuple[Reservation, list[StockChanged]]:
+        async def work(conn: AsyncConnection) -> tuple[Reservation, list[StockChanged]]:
+            found = await self._finish(conn, reservation_id, ReservationStatus.COMMITTED, now)
+            writer = LedgerWriter(conn, self.db.dialect, actor, now)
+            pairs = {(x.sku, x.location_id) for x in found.lines}
+            levels = await writer.levels(pairs, lock=not self.db.is_sqlite)
+            bins = await writer.bins(pairs)
+            effects = rules.commit_effects(found, levels, bins)
+            return found, await writer.post([Posting(rules.COMMIT, found.id, e) for e in effects])
+
+        return await self._transaction(work)
+
+    async def get(self, reservation_id: str) -> Reservation | None:
+        async with self.db.reader.connect() as conn:
+            return await _load(conn, r.id == reservation_id)
+
+    async def expire_due(self, now: datetime, limit: int) -> tuple[int, list[StockChanged]]:
+        async def work(conn: AsyncConnection) -> tuple[int, list[StockChanged]]:
+            query = (select(r.id).where(r.status == ACTIVE, r.expires_at <= now)
+                     .order_by(r.expires_at).limit(limit))
+            if not self.db.is_sqlite:  # sweepers on other instances take the other rows
+                query = query.with_for_update(skip_locked=True)
+            ids = list((await conn.execute(query)).scalars())
+            return len(ids), await self._expire(conn, ids, now)
+
+        return await self._transaction(work)
+
+    async def refresh_shortfalls(
+        self, pairs: Collection[Pair], actor: str, now: datetime
+    ) -> list[StockChanged]:
+        if not pairs:
+            return []
+
+        async def work(conn: AsyncConnection) -> list[StockChanged]:
+            writer = LedgerWriter(conn, self.db.dialect, actor, now)
+            return await self._refresh(writer, set(pairs), lock=not self.db.is_sqlite)
+
+        return await self._transaction(work)
+
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """One transaction; retried when the database asks (deadlock, serialization)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.db.writer.begin() as conn:
+                    return await work(conn)
+            except Exception as exc:
+                if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                    raise
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    async def _reserve(
+        self, conn: AsyncConnection, draft: Reservation
+    ) -> tuple[Reservation | Shortage, list[StockChanged]]:
+        claim = (insert_for(self.db.dialect, t.reservation).values(_reservation_row(draft))
+                 .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
+        if (await conn.execute(claim)).first() is None:
+            found = await _load(conn, r.idempotency_key == draft.idempotency_key)
+            assert found is not None, "a conflicting key is visible once its holder commits"
+            return found, []
+        now = draft.created_at
+        changes = await self._expire_overdue(conn, [(x.sku, x.location_id) for x in draft.lines],
+                                             now)
+        await conn.execute(t.reservation_line.insert(), [
+            {"reservation_id": draft.id, "sku": x.sku, "location_id": x.location_id,
+             "quantity": x.quantity, "short_by": 0, "status": ACTIVE,
+             "expires_at": draft.expires_at} for x in draft.lines])
+        writer = LedgerWriter(conn, self.db.dialect, draft.actor, now)
+        # Ledger rows first, level updates last: the hot level row stays locked only briefly.
+        sequences = await writer.entries([
+            Posting(rules.RESERVE, draft.id,
+                    Effect(x.sku, x.location_id, Delta(reserved=x.quantity)))
+            for x in draft.lines])
+        held: list[StockLevel] = []
+        short: list[ReservationLine] = []
+        for x in draft.lines:
+            row = (await conn.execute(_HOLD, {"k_sku": x.sku, "k_loc": x.location_id,
+                                              "q": x.quantity, "now": now})).first()
+            if row is None:
+                short.append(x)
+            else:
+                held.append(level_from_row(row))
+        if short:
+            raise _Refused(await _shortage(writer, short))
+        return draft, changes + [StockChanged(seq, level, rules.RESERVE, now)
+                                 for seq, level in zip(sequences, held, strict=True)]
+
+    async def _finish(self, conn: AsyncConnection, reservation_id: str,
+                      status: ReservationStatus, now: datetime) -> Reservation:
+        """ACTIVE -> `status`, conditionally: of two callers racing, one wins, one is told why."""
+        done = (await conn.execute(
+            t.reservation.update()
+            .where(r.id == reservation_id, r.status == ACTIVE, r.expires_at > now)
+            .values(status=status.value, finished_at=now).returning(r.id))).first()
+        if done is None:
+            action = "commit" if status is ReservationStatus.COMMITTED else "release"
+            raise rules.refuse_finish(await _load(conn, r.id == reservation_id), reservation_id,
+                                      action, now)
+        await conn.execute(t.reservation_line.update()
+                           .where(ln.reservation_id == reservation_id)
+                           .values(status=status.value))
+        found = await _load(conn, r.id == reservation_id)
+        assert found is not None
+        return found
+
+    async def _expire_overdue(
+        self, conn: AsyncConnection, pairs: Sequence[Pair], now: datetime
+    ) -> list[StockChanged]:
+        """Give back the holds at `pairs` that are past expiresAt (before taking new ones)."""
+        query = (select(ln.reservation_id).distinct()
+                 .where(ln.status == ACTIVE, ln.expires_at <= now, _at_pairs(pairs)))
+        ids = sorted((await conn.execute(query)).scalars())
+        return await self._expire(conn, ids, now) if ids else []
+
+    async def _expire(
+        self, conn: AsyncConnection, ids: Sequence[str], now: datetime
+    ) -> list[StockChanged]:
+        if not ids:
+            return []
+        # Only rows still ACTIVE turn EXPIRED: two sweepers never both give units back.
+        done = sorted((await conn.execute(
+            t.reservation.update()
+            .where(r.id.in_(ids), r.status == ACTIVE, r.expires_at <= now)
+            .values(status=ReservationStatus.EXPIRED.value, finished_at=now)
+            .returning(r.id))).scalars())
+        if not done:
+            return []
+        lines = (await conn.execute(
+            t.reservation_line.update().where(ln.reservation_id.in_(done))
+            .values(status=ReservationStatus.EXPIRED.value)
+            .returning(ln.reservation_id, ln.sku, ln.location_id, ln.quantity))).all()
+        writer = LedgerWriter(conn, self.db.dialect, SYSTEM_CALLER.name, now)
+        changes = await writer.post([
+            Posting(rules.EXPIRE, x.reservation_id,
+                    Effect(x.sku, x.location_id, Delta(reserved=-x.quantity)))
+            for x in sorted(lines, key=lambda x: (x.sku, x.location_id, x.reservation_id))])
+        return changes + await self._refresh(writer, {(x.sku, x.location_id) for x in lines})
+
+    async def _refresh(
+        self, writer: LedgerWriter, pairs: set[Pair], lock: bool = False
+    ) -> list[StockChanged]:
+        """Re-mark shortfalls at `pairs`; newly short holds are announced as HOLD_SHORT."""
+        levels = await writer.levels(pairs, lock=lock)
+        tight = {p for p, lv in levels.items() if lv.reserved > lv.sellable}
+        conn = writer.conn
+        if pairs - tight:
+            await conn.execute(t.reservation_line.update()
+                               .where(ln.status == ACTIVE, ln.short_by > 0,
+                                      _at_pairs(sorted(pairs - tight)))
+                               .values(short_by=0))
+        if not tight:
+            return []
+        lines = (await conn.execute(
+            select(ln.id, ln.reservation_id, ln.sku, ln.location_id, ln.quantity, ln.short_by)
+            .where(ln.status == ACTIVE, ln.expires_at > writer.now, _at_pairs(sorted(tight)))
+            .order_by(ln.id.desc()))).all()
+        marks: dict[int, int] = {}
+        for pair in sorted(tight):
+            here = [x for x in lines if (x.sku, x.location_id) == pair]
+            marks |= rules.shortfalls(levels[pair].sellable,
+                                      [rules.Hold(x.id, x.quantity) for x in here])
+        changed = [x for x in lines if marks[x.id] != x.short_by]
+        if changed:
+            await conn.execute(
+                t.reservation_line.update().where(ln.id == bindparam("k_id"))
+                .values(short_by=bindparam("v_short")),
+                [{"k_id": x.id, "v_short": marks[x.id]} for x in changed])
+        newly = [x for x in changed if marks[x.id] > x.short_by]
+        postings = [Posting(rules.HOLD_SHORT, x.reservation_id,
+                            Effect(x.sku, x.location_id, Delta())) for x in newly]
+        sequences = await writer.entries(postings)
+        return [StockChanged(seq, levels[(p.effect.sku, p.effect.location_id)], rules.HOLD_SHORT,
+                             writer.now) for seq, p in zip(sequences, postings, strict=True)]
+
+
+def _at_pairs(pairs: Sequence[Pair]) -> ColumnElement[bool]:
+    """Lines at any of `pairs`, in a form both engines answer from the line index."""
+    if not pairs:
+        return false()
+    return or_(*[and_(ln.sku == sku, ln.location_id == loc) for sku, loc in pairs])
+
+
+async def _shortage(writer: LedgerWriter, short: Sequence[ReservationLine]) -> Shortage:
+    levels = await writer.levels({(x.sku, x.location_id) for x in short}, lock=False)
+    return Shortage(tuple(
+        rules.ShortLine(x.sku, x.location_id, x.quantity,
+                        levels[(x.sku, x.location_id)].atp
+                        if (x.sku, x.location_id) in levels else 0)
+        for x in short))
+
+
+async def _load(conn: AsyncConnection, where: ColumnElement[bool]) -> Reservation | None:
+    found = (await conn.execute(select(t.reservation).where(where))).first()
+    if found is None:
+        return None
+    lines = await conn.execute(
+        select(ln.sku, ln.location_id, ln.quantity, ln.short_by)
+        .where(ln.reservation_id == found.id).order_by(ln.sku, ln.location_id))
+    return Reservation(
+        id=found.id, idempotency_key=found.idempotency_key, fingerprint=found.fingerprint,
+        status=ReservationStatus(found.status),
+        lines=tuple(ReservationLine(x.sku, x.location_id, x.quantity, x.short_by)
+                    for x in lines),
+        channel=Channel(found.channel), order_ref=found.order_ref, actor=found.actor,
+        created_at=aware(found.created_at), expires_at=aware(found.expires_at),
+    )
+
+
+def _reservation_row(draft: Reservation) -> dict[str, Any]:
+    return {
+        "id": draft.id, "idempotency_key": draft.idempotency_key,
+        "fingerprint": draft.fingerprint, "status": draft.status.value,
+        "channel": draft.channel.value, "order_ref": draft.order_ref, "actor": draft.actor,
+        "created_at": draft.created_at, "expires_at": draft.expires_at,
+    }
