@@ -61,6 +61,9 @@ class View:
     def bins(self, sku: str, location_id: str) -> Mapping[str, int]:
         return self.bin_qty if (sku, location_id) == ("SKU-1", "wh") else {}
 
+    def source_mode(self, location_id: str) -> None:
+        return None  # every location here keeps its own ledger
+
 
 def binned(bins: dict[str, int], unsellable: int = 0, inbound: int = 0) -> View:
     return View(sum(bins.values()), unsellable, inbound, bins)
