@@ -17,6 +17,7 @@ PYTHON      ?= python3
 VENV        ?= .venv
 HOST        ?= 127.0.0.1
 PORT        ?= 8000
+VENDOR_PORT ?= 8100
 CONSTRAINTS := requirements/constraints.txt
 STAMP       := $(VENV)/.installed
 BIN         := $(VENV)/bin
@@ -43,12 +44,21 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	touch $@
 
+# The demo keys (one per role, docs/access.md) unless STOCKGRAPH_API_KEYS_FILE names others.
+run: export STOCKGRAPH_API_KEYS_FILE ?= deploy/demo-keys.toml
+# The vendor simulator (docs/sources.md): vendor-nordic is pulled from it, vendor-alpen pushes.
+run: export STOCKGRAPH_DEMO_VENDOR_URL ?= http://$(HOST):$(VENDOR_PORT)
+run: export STOCKGRAPH_VENDOR_SIM_PUSH_KEY ?= demo-admin-Pe6tJw9F
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/stockgraph migrate
 	$(BIN)/stockgraph demo --if-empty
-	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql"
-	exec $(BIN)/stockgraph serve --host $(HOST) --port $(PORT)
+	$(BIN)/stockgraph keys
+	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql (put {\"Authorization\": \"Bearer <key>\"} in its Headers tab)"
+	$(BIN)/stockgraph vendor-sim --host $(HOST) --port $(VENDOR_PORT) \
+	  --push-to http://$(HOST):$(PORT)/graphql & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT; \
+	  $(BIN)/stockgraph serve --host $(HOST) --port $(PORT)
 
 # Quick checks first (fail fast), then the services the suite talks to, then the suite.
 test: $(STAMP) lint typecheck

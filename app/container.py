@@ -10,12 +10,19 @@ from adapters.db.engine import Database
 from adapters.db.ledger import SqlAlchemyLedger
 from adapters.db.queries import SqlAlchemyStockReader
 from adapters.db.reservations import SqlAlchemyReservations
+from adapters.db.route_reservations import SqlAlchemyRouteHolds
+from adapters.db.routing import SqlAlchemyRouting
+from adapters.sources.httpx_feed import FeedLimits, HttpxVendorFeed
+from adapters.sources.store import SqlAlchemySourceStore
 from app.settings import Settings
 from domain.events import StockChanged
 from domain.ports import ChangePublisher
 from domain.reservation import ReservationLimits
 from resolvers.context import Services
 from services.movements import MovementLimits
+from services.routing import RoutingLimits
+from services.source_refresh import SourceRefresher
+from services.sources import SourceDeps
 
 
 class NullPublisher:
@@ -48,4 +55,28 @@ def build_services(
         reservation_limits=ReservationLimits(
             settings.reservation_default_ttl_seconds, settings.max_reservation_ttl_seconds,
             settings.max_reservation_lines),
+        sources=build_sources(db, settings, publisher or NullPublisher(), clock),
+        routing=SqlAlchemyRouting(db),
+        routing_limits=RoutingLimits(max_lines=settings.max_order_lines),
+        route_holds=SqlAlchemyRouteHolds(db, SqlAlchemyReservations(db)),
     )
+
+
+def build_sources(
+    db: Database, settings: Settings, publisher: ChangePublisher, clock: Callable[[], datetime]
+) -> SourceRefresher:
+    """The pull adapter's HTTP client is made on its first call; `aclose()` closes it."""
+    feed = HttpxVendorFeed(FeedLimits(
+        connect_timeout=settings.vendor_connect_timeout_seconds,
+        read_timeout=settings.vendor_read_timeout_seconds, retries=settings.vendor_retries,
+        backoff=settings.vendor_retry_backoff_seconds,
+        breaker_failures=settings.vendor_breaker_failures,
+        breaker_cooldown=settings.vendor_breaker_cooldown_seconds,
+        max_lines=settings.vendor_max_lines, max_bytes=settings.vendor_max_response_bytes,
+    ), clock)
+    deps = SourceDeps(
+        ledger=SqlAlchemyLedger(db), publisher=publisher, reader=SqlAlchemyStockReader(db, clock),
+        store=SqlAlchemySourceStore(db), feed=feed,
+        max_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        holds=SqlAlchemyReservations(db))
+    return SourceRefresher(deps, clock)

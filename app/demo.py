@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from app.vendor_sim import demo_vendors
 from domain.access import Caller, Role
 from domain.location import LocationKind
 from domain.movement import Movement, MovementType
+from domain.source import FieldMapping, Paging, ReportedLevel, SourceMode, VendorSource
 from resolvers.context import Services
-from services import catalog
+from services import catalog, sources
 from services.movements import record_movements
 
 WAREHOUSES = [
@@ -53,7 +56,8 @@ def sku_code(index: int) -> str:
     return f"SKU-{index + 1:04d}"
 
 
-async def load_demo(services: Services) -> DemoSummary:
+async def load_demo(services: Services, vendor_url: str = "http://127.0.0.1:8100") -> DemoSummary:
+    """`vendor_url`: the vendor simulator (`stockgraph vendor-sim`) the pull vendor is read from."""
     now = services.clock()
     changes = [
         catalog.LocationChange(i, n, LocationKind.WAREHOUSE, lat, lon, False, True)
@@ -76,10 +80,30 @@ async def load_demo(services: Services) -> DemoSummary:
         Movement(f"demo-receive-{c.id}-{sku_code(k)}", MovementType.RECEIVE, sku_code(k), c.id,
                  rng.randint(20, 400) if c.kind is LocationKind.WAREHOUSE else rng.randint(1, 25),
                  reference="demo opening stock")
-        for c in changes for k in range(SKU_COUNT)
+        for c in changes if c.kind is not LocationKind.DROPSHIP_VENDOR for k in range(SKU_COUNT)
     ]
     for start in range(0, len(receipts), services.limits.max_batch):
         await record_movements(services.ledger, services.publisher,
                                receipts[start:start + services.limits.max_batch], DEMO_CALLER, now,
                                services.limits)
+    await _demo_sources(services, vendor_url, now)
     return DemoSummary(len(changes), SKU_COUNT, len(receipts))
+
+
+async def _demo_sources(services: Services, vendor_url: str, now: datetime) -> None:
+    """vendor-nordic is pulled from the simulator, in its own API dialect; vendor-alpen
+    pushes: its opening levels here, then the simulator's pushes (`--push-to`)."""
+    nordic, alpen = demo_vendors([sku_code(k) for k in range(SKU_COUNT)])
+    mapping = FieldMapping(sku_field=nordic.sku_field, level_field=nordic.level_field,
+                           as_of_field=nordic.as_of_field, items_path=nordic.items_path,
+                           paging=Paging.CURSOR)
+    deps = services.sources.deps
+    await sources.set_vendor_source(deps, VendorSource(
+        nordic.id, SourceMode.PULL, base_url=f"{vendor_url.rstrip('/')}/{nordic.id}",
+        auth_header=nordic.auth_header, auth_value=nordic.token, mapping=mapping,
+        poll_interval=timedelta(seconds=30), max_age=timedelta(minutes=5)), now)
+    await sources.set_vendor_source(
+        deps, VendorSource(alpen.id, SourceMode.PUSH, max_age=timedelta(minutes=10)), now)
+    await sources.push_vendor_levels(
+        deps, alpen.id, [ReportedLevel(s, q, now) for s, q in sorted(alpen.levels.items())],
+        DEMO_CALLER, now)

@@ -5,23 +5,28 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from adapters.db.migrate import migrate
+from app.auth import AccessMiddleware, build_gate, schema_extensions
 from app.container import build_database, build_services
 from app.graphql_view import StockgraphGraphQL
 from app.health import healthz, readyz
 from app.settings import Settings
 from resolvers.schema import build_schema
 from services.reservations import sweeping
+from services.source_refresh import polling
 
 log = logging.getLogger("stockgraph")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    gate = build_gate(settings)  # refuses to start open on a non-loopback address
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -34,17 +39,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         s = app.state.services
         try:
             async with sweeping(s.reservations, s.publisher, s.clock,
-                                settings.reservation_sweep_seconds):
+                                settings.reservation_sweep_seconds), \
+                    polling(s.sources, settings.vendor_poll_tick_seconds
+                            if settings.vendor_poller else 0):
                 yield
         finally:
             await db.dispose()
 
     graphql = StockgraphGraphQL(
-        build_schema(), graphql_ide="graphiql" if settings.graphiql else None)
+        build_schema(schema_extensions(settings, gate)),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds))
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(AccessMiddleware, gate=gate)])
+    app.state.gate = gate
+    return app

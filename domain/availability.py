@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from domain.location import Channel, Location, LocationKind, sells_on
+from domain.source import SourceTerms
 from domain.stock import StockLevel
 
 
@@ -34,17 +36,73 @@ class NetworkAvailability:
     as_of: datetime
 
 
-def network_availability(
-    sku: str, levels: list[LevelAt], channel: Channel, now: datetime
-) -> NetworkAvailability:
-    """Sum over the levels whose location sells on `channel`; `levels` lists only those.
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old a reported level may be and still be sold.
 
-    Every dropship vendor appears in `sources` (its level is sold while fresh)."""
-    counted = [la for la in levels if sells_on(la.location, channel)]
+    A location with a source (`domain.source`: a pushing vendor, or any pull-sourced location)
+    is sold while its level for the SKU was reported within that source's max age; `reported`
+    says when, per (sku, location id), and `errors` why a source could not be read just now.
+    `vendor_max_age` covers dropship vendors without a source (None: any age)."""
+
+    vendor_max_age: timedelta | None = None
+    sources: Mapping[str, SourceTerms] = field(default_factory=dict)
+    reported: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def max_age(self, location: Location) -> timedelta | None:
+        terms = self.sources.get(location.id)
+        if terms is not None:
+            return terms.max_age
+        return self.vendor_max_age if location.kind is LocationKind.DROPSHIP_VENDOR else None
+
+    def as_of(self, level: StockLevel) -> datetime | None:
+        """When the level was last vouched for: by its source if it has one, else here."""
+        if level.location_id in self.sources:
+            return self.reported.get((level.sku, level.location_id))
+        return level.updated_at
+
+    def is_reported(self, location: Location) -> bool:
+        return location.kind is LocationKind.DROPSHIP_VENDOR or location.id in self.sources
+
+
+ALWAYS_FRESH = Freshness()
+
+
+def sellable_now(
+    level: StockLevel, location: Location, now: datetime, freshness: Freshness = ALWAYS_FRESH
+) -> bool:
+    """May `level` be promised now? The one place that says so, for network availability,
+    pickup and routing alike: an inactive location sells nothing, and a reported level (a
+    dropship vendor's, a pull-sourced location's) only while it is fresh."""
+    if not location.active:
+        return False
+    max_age = freshness.max_age(location)
+    if max_age is None:
+        return True
+    as_of = freshness.as_of(level)
+    return as_of is not None and now - as_of <= max_age
+
+
+def network_availability(
+    sku: str, levels: list[LevelAt], channel: Channel, now: datetime,
+    freshness: Freshness = ALWAYS_FRESH,
+) -> NetworkAvailability:
+    """Sum over the levels whose location sells on `channel` and that may be sold now;
+    `levels` lists only those, as the channel sees them (its safety stock).
+
+    Every dropship vendor and pull-sourced location selling on the channel appears in
+    `sources`, fresh or not."""
+    on_channel = [LevelAt(la.level.on_channel(channel), la.location)
+                  for la in levels if sells_on(la.location, channel)]
+    fresh = {la.location.id: sellable_now(la.level, la.location, now, freshness)
+             for la in on_channel}
+    counted = [la for la in on_channel if fresh[la.location.id]]
     sources = [
-        SourceStatus(la.location, fresh=True, as_of=la.level.updated_at)
-        for la in counted
-        if la.location.kind is LocationKind.DROPSHIP_VENDOR
+        SourceStatus(la.location, fresh=fresh[la.location.id], as_of=freshness.as_of(la.level),
+                     error=freshness.errors.get(la.location.id))
+        for la in on_channel
+        if freshness.is_reported(la.location)
     ]
     return NetworkAvailability(
         sku=sku,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.location import Location
+from domain.source import SourceMode
 from domain.stock import Delta, StockLevel
 
 UNBINNED = ""
@@ -102,6 +103,7 @@ class StockView(Protocol):
     def sku_exists(self, sku: str) -> bool: ...
     def level(self, sku: str, location_id: str) -> StockLevel: ...
     def bins(self, sku: str, location_id: str) -> Mapping[str, int]: ...
+    def source_mode(self, location_id: str) -> SourceMode | None: ...
 
 
 def check_shape(m: Movement, now: datetime, max_skew: timedelta) -> None:
@@ -208,6 +210,10 @@ def _check_refs(m: Movement, view: StockView) -> None:
             raise MovementRejectedError(f"unknown location {loc_id!r}")
         if not loc.active:
             raise MovementRejectedError(f"location {loc_id!r} is inactive")
+        if view.source_mode(loc_id) is SourceMode.PULL:
+            raise MovementRejectedError(
+                f"location {loc_id!r} is read-only here: its stock is pulled from the system "
+                "that owns it; record its movements there")
 
 
 def _need_sellable(level: StockLevel, q: int, t: MovementType) -> None:
@@ -220,11 +226,26 @@ def _need_sellable(level: StockLevel, q: int, t: MovementType) -> None:
 def _change_on_hand(m: Movement, level: StockLevel, bins: Mapping[str, int], diff: int) -> Effect:
     if level.on_hand + diff < 0:
         raise MovementRejectedError(f"on hand is {level.on_hand}; a change of {diff} is below zero")
-    here = m.bin or UNBINNED
-    moved = {here: diff} if diff >= 0 else draw(bins, -diff, m.bin, m.type)
+    delta, moved = _on_hand_change(level, bins, diff, m.bin, m.type)
+    return _at(m, delta, moved)
+
+
+def on_hand_set_to(level: StockLevel, bins: Mapping[str, int], quantity: int) -> Effect:
+    """The effect of a source reporting `quantity` on hand (no movement behind it): the
+    difference, added to the unbinned bin, or drawn like a COUNT's when it shrinks."""
+    if quantity < 0:
+        raise MovementRejectedError(f"a level cannot be negative, got {quantity}")
+    delta, moved = _on_hand_change(level, bins, quantity - level.on_hand, None, MovementType.COUNT)
+    return Effect(level.sku, level.location_id, delta, moved)
+
+
+def _on_hand_change(
+    level: StockLevel, bins: Mapping[str, int], diff: int, named: str | None, t: MovementType
+) -> tuple[Delta, dict[str, int]]:
+    moved = {named or UNBINNED: diff} if diff >= 0 else draw(bins, -diff, named, t)
     # Units written off beyond the sellable ones were the damaged ones.
     unsellable = min(0, level.on_hand + diff - level.unsellable)
-    return _at(m, Delta(on_hand=diff, unsellable=unsellable), moved if diff else {})
+    return Delta(on_hand=diff, unsellable=unsellable), moved if diff else {}
 
 
 def _at(m: Movement, delta: Delta, bins: Mapping[str, int] | None = None) -> Effect:

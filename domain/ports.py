@@ -24,6 +24,13 @@ class LedgerBatch(StockView, Protocol):
     def record(self, m: Movement, fingerprint: str, effects: Sequence[Effect]) -> None: ...
     def set_safety_stock(self, sku: str, location_id: str, quantity: int) -> None: ...
     def existing_level(self, sku: str, location_id: str) -> StockLevel | None: ...
+    def set_on_hand(
+        self, sku: str, location_id: str, quantity: int, cause: str, source_id: str | None,
+        occurred_at: datetime | None = None,
+    ) -> bool:
+        """Make on hand `quantity` through a ledger entry of the difference (no movement
+        behind it: a level another system reports). False when nothing changed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from domain.availability import NetworkAvailability
 from domain.location import Channel, Location
 from domain.ports import Catalog, ChangePublisher, Ledger, ReservationStore, StockReader
 from domain.reservation import ReservationLimits
-from services.availability import availabilities
 from services.movements import MovementLimits
+from services.route_holds import RouteHolds
+from services.routing import RoutingLimits, RoutingStore
+from services.source_refresh import SourceRefresher
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class Services:
     clock: Callable[[], datetime]
     reservations: ReservationStore
     reservation_limits: ReservationLimits
+    # Sources of reported levels; availability reads through it (freshness, on-demand refresh).
+    sources: SourceRefresher
+    routing: RoutingStore
+    routing_limits: RoutingLimits
+    route_holds: RouteHolds
 
 
 class RequestLoaders:
@@ -42,7 +49,7 @@ class RequestLoaders:
     async def _load_availability(
         self, keys: Sequence[tuple[str, Channel]]
     ) -> list[NetworkAvailability]:
-        return await availabilities(self._services.reader, keys, self._services.clock())
+        return await self._services.sources.availabilities(keys, self._services.clock())
 
     async def _load_locations(self, ids: Sequence[str]) -> list[Location | None]:
         found = {loc.id: loc for loc in await self._services.reader.locations(ids=ids)}

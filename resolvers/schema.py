@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import strawberry
-from strawberry.extensions import MaskErrors
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 
 from resolvers.mutation import Mutation as LedgerMutation
 from resolvers.query import Query as LedgerQuery
 from resolvers.reservation import ReservationMutation, ReservationQuery
+from resolvers.routing import RoutingMutation, RoutingQuery
+from resolvers.sources import SourcesMutation, SourcesQuery
 from schema.types import InvalidInput, Location, Product
 
 FEDERATION_VERSION: Final = "2.7"
 
 # Each capability keeps its root fields in its own resolvers module and adds its types here.
-QUERIES: tuple[type, ...] = (LedgerQuery, ReservationQuery)
-MUTATIONS: tuple[type, ...] = (LedgerMutation, ReservationMutation)
+QUERIES: tuple[type, ...] = (LedgerQuery, ReservationQuery, SourcesQuery, RoutingQuery)
+MUTATIONS: tuple[type, ...] = (LedgerMutation, ReservationMutation, SourcesMutation,
+                                RoutingMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 EXTRA_TYPES: tuple[type, ...] = (Product, Location, InvalidInput)
 
 
-def build_schema() -> strawberry.federation.Schema:
+def build_schema(
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+) -> strawberry.federation.Schema:
+    """`extensions`: more per-request extensions, after error masking (the app adds access
+    control and operation limits)."""
     return strawberry.federation.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
@@ -30,5 +39,12 @@ def build_schema() -> strawberry.federation.Schema:
         types=list(EXTRA_TYPES),
         federation_version=FEDERATION_VERSION,
         # Anything that is not a GraphQLError is a bug: log it, show the client no internals.
-        extensions=[lambda: MaskErrors()],
+        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions],
     )
+
+
+def _is_bug(error: GraphQLError) -> bool:
+    """Errors we raise on purpose (GraphQLErrors with a code, validation and syntax errors) reach
+    the client; an error wrapping any other exception is a bug and is masked."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)

@@ -7,17 +7,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
 from adapters.db.engine import Database
 from adapters.db.rows import level_from_row, location_from_row
-from adapters.db.sql import add_to_rows, chunks, is_retryable
+from adapters.db.sql import add_to_rows, chunks, insert_ids, is_retryable, one_of, pairs_in
 from domain.events import StockChanged
 from domain.location import Location
-from domain.movement import Effect, Movement
+from domain.movement import Effect, Movement, on_hand_set_to
 from domain.ports import BatchKeys, LedgerBatch, Pair
+from domain.source import SourceMode
 from domain.stock import Delta, StockLevel
 
 T = TypeVar("T")
@@ -34,7 +35,7 @@ class SqlAlchemyLedger:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with self.db.writer.begin() as conn:
-                    batch = await _load(conn, keys, actor, now, lock=not self.db.is_sqlite)
+                    batch = await _load(conn, keys, actor, now, self.db.dialect)
                     result = decide(batch)
                     changes = await batch.flush(conn, self.db.dialect)
                 return result, changes
@@ -52,6 +53,7 @@ class SqlAlchemyBatch:
         self.actor = actor
         self.now = now
         self.locations: dict[str, Location] = {}
+        self.source_modes: dict[str, SourceMode] = {}
         self.skus: set[str] = set()
         self.levels: dict[Pair, StockLevel] = {}
         self.stored: set[Pair] = set()
@@ -78,6 +80,9 @@ class SqlAlchemyBatch:
     def bins(self, sku: str, location_id: str) -> Mapping[str, int]:
         return self.bin_levels.get((sku, location_id), {})
 
+    def source_mode(self, location_id: str) -> SourceMode | None:
+        return self.source_modes.get(location_id)
+
     # LedgerBatch
     def recorded_fingerprint(self, event_id: str) -> str | None:
         return self.fingerprints.get(event_id)
@@ -96,6 +101,18 @@ class SqlAlchemyBatch:
             level.unsellable, level.updated_at,
         )
         self._change(sku, location_id, Delta(), "SAFETY_STOCK", None, {}, None)
+
+    def set_on_hand(
+        self, sku: str, location_id: str, quantity: int, cause: str, source_id: str | None,
+        occurred_at: datetime | None = None,
+    ) -> bool:
+        """Make on hand `quantity` (a level another system reports); False when it already is."""
+        effect = on_hand_set_to(self.level(sku, location_id), self.bins(sku, location_id),
+                                quantity)
+        if effect.delta.is_zero:
+            return False
+        self._change(sku, location_id, effect.delta, cause, source_id, effect.bins, occurred_at)
+        return True
 
     def _change(
         self, sku: str, location_id: str, delta: Delta, cause: str, source_id: str | None,
@@ -121,10 +138,7 @@ class SqlAlchemyBatch:
             return []
         if self._movements:
             await conn.execute(t.movement.insert(), self._movements)
-        ids = (await conn.execute(
-            t.ledger_entry.insert().returning(t.ledger_entry.c.id, sort_by_parameter_order=True),
-            self._entries,
-        )).scalars().all()
+        ids = await insert_ids(conn, dialect, t.ledger_entry, self._entries)
         await self._write_levels(conn, dialect)
         await self._write_bins(conn, dialect)
         return [
@@ -161,7 +175,7 @@ class SqlAlchemyBatch:
 
 
 async def _load(
-    conn: AsyncConnection, keys: BatchKeys, actor: str, now: datetime, lock: bool
+    conn: AsyncConnection, keys: BatchKeys, actor: str, now: datetime, dialect: str
 ) -> SqlAlchemyBatch:
     batch = SqlAlchemyBatch(actor, now)
     pairs = sorted(keys.pairs)
@@ -169,26 +183,34 @@ async def _load(
     loc_ids = sorted(keys.location_ids | {loc for _, loc in pairs})
     for part in chunks(sorted(keys.event_ids)):
         rows = await conn.execute(select(t.movement.c.event_id, t.movement.c.fingerprint)
-                                  .where(t.movement.c.event_id.in_(part)))
+                                  .where(one_of(dialect, t.movement.c.event_id, part)))
         batch.fingerprints.update({r.event_id: r.fingerprint for r in rows})
     for part in chunks(skus):
-        rows = await conn.execute(select(t.sku.c.sku).where(t.sku.c.sku.in_(part)))
+        rows = await conn.execute(select(t.sku.c.sku).where(one_of(dialect, t.sku.c.sku, part)))
         batch.skus.update(r.sku for r in rows)
     for part in chunks(loc_ids):
-        rows = await conn.execute(select(t.location).where(t.location.c.id.in_(part)))
-        batch.locations.update({r.id: location_from_row(r) for r in rows})
+        rows = await conn.execute(
+            select(t.location, t.vendor_source.c.mode.label("source_mode"))
+            .outerjoin(t.vendor_source, t.vendor_source.c.location_id == t.location.c.id)
+            .where(one_of(dialect, t.location.c.id, part)))
+        for r in rows:
+            batch.locations[r.id] = location_from_row(r)
+            if r.source_mode is not None:
+                batch.source_modes[r.id] = SourceMode(r.source_mode)
     lc = t.stock_level.c
     for pair_part in chunks(pairs):
-        query = (select(t.stock_level).where(tuple_(lc.sku, lc.location_id).in_(pair_part))
+        query = (select(t.stock_level)
+                 .where(pairs_in(dialect, lc.sku, lc.location_id, pair_part))
                  .order_by(lc.sku, lc.location_id))
         # Row locks in key order: concurrent batches on PostgreSQL queue instead of deadlocking.
-        rows = await conn.execute(query.with_for_update() if lock else query)
+        # (SQLite writers already hold the database's write lock.)
+        rows = await conn.execute(query if dialect == "sqlite" else query.with_for_update())
         for r in rows:
             batch.levels[(r.sku, r.location_id)] = level_from_row(r)
             batch.stored.add((r.sku, r.location_id))
         bc = t.bin_level.c
         rows = await conn.execute(select(t.bin_level)
-                                  .where(tuple_(bc.sku, bc.location_id).in_(pair_part)))
+                                  .where(pairs_in(dialect, bc.sku, bc.location_id, pair_part)))
         for r in rows:
             batch.bin_levels.setdefault((r.sku, r.location_id), {})[r.bin] = r.quantity
             batch.stored_bins.add((r.sku, r.location_id, r.bin))

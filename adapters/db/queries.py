@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 
 from adapters.db import tables as t
+from adapters.db.channel_safety import attach, channel_safety
 from adapters.db.engine import Database
-from adapters.db.rows import level_from_row, location_from_row
+from adapters.db.ledger_orphans import orphaned_drift
+from adapters.db.rows import aware, level_from_row, location_from_row
 from adapters.db.sql import chunks
+from domain.availability import Freshness
 from domain.location import Location, LocationKind
-from domain.ports import Drift
+from domain.ports import Drift, Pair
+from domain.source import SourceMode, SourceTerms
 from domain.stock import StockLevel
 
 _LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c]
+_SOURCE_COLUMNS = [
+    t.vendor_source.c.mode.label("src_mode"), t.vendor_source.c.max_age_s.label("src_max_age_s"),
+    t.vendor_source.c.deadline_ms.label("src_deadline_ms"),
+    t.vendor_level.c.as_of.label("src_as_of"),
+]
 
 
 class SqlAlchemyStockReader:
@@ -29,18 +38,30 @@ class SqlAlchemyStockReader:
     async def levels_for_skus(
         self, skus: Sequence[str]
     ) -> Mapping[str, list[tuple[StockLevel, Location]]]:
+        found, _ = await self.levels_with_freshness(skus)
+        return found
+
+    async def levels_with_freshness(
+        self, skus: Sequence[str]
+    ) -> tuple[Mapping[str, list[tuple[StockLevel, Location]]], Freshness]:
+        """The levels of `skus` and, in the same statement, what their sources reported when."""
         found: dict[str, list[tuple[StockLevel, Location]]] = {s: [] for s in skus}
+        terms: dict[str, SourceTerms] = {}
+        reported: dict[Pair, datetime] = {}
         now = self.clock()
         async with self.db.reader.connect() as conn:
             for part in chunks(sorted(set(skus))):
-                rows = await conn.execute(_with_lapsed(
-                    select(t.stock_level, *_LOCATION_COLUMNS)
-                    .join(t.location, t.location.c.id == t.stock_level.c.location_id)
-                    .where(t.stock_level.c.sku.in_(part))
-                    .order_by(t.stock_level.c.sku, t.stock_level.c.location_id), now, part))
-                for r in rows:
+                for r in await conn.execute(_with_lapsed(_levels_query(part), now, part)):
                     found[r.sku].append((_live_level(r), _joined_location(r)))
-        return found
+                    if r.src_mode is not None:
+                        terms[r.location_id] = _terms(r)
+                        if r.src_as_of is not None:
+                            reported[(r.sku, r.location_id)] = aware(r.src_as_of)
+            safety = await channel_safety(conn, skus)
+        if safety:
+            found = {sku: [(attach(lv, safety), loc) for lv, loc in got]
+                     for sku, got in found.items()}
+        return found, Freshness(sources=terms, reported=reported)
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
         async with self.db.reader.connect() as conn:
@@ -50,7 +71,8 @@ class SqlAlchemyStockReader:
                 .where(t.stock_level.c.sku == sku, t.stock_level.c.location_id == location_id),
                 self.clock(), [sku],
             ))).first()
-        return (_live_level(r), _joined_location(r)) if r else None
+            safety = await channel_safety(conn, [sku]) if r else {}
+        return (attach(_live_level(r), safety), _joined_location(r)) if r else None
 
     async def locations(
         self, kind: LocationKind | None = None, ids: Iterable[str] | None = None
@@ -116,7 +138,25 @@ class SqlAlchemyStockReader:
                     drifts.append(Drift(r.sku, r.location_id, "bins", r.binned or 0, r.on_hand))
                 if (r.held or 0) != r.reserved:
                     drifts.append(Drift(r.sku, r.location_id, "holds", r.reserved, r.held or 0))
+            drifts += await orphaned_drift(conn)
         return drifts
+
+
+def _levels_query(skus: Sequence[str]) -> Select[Any]:
+    s, vl, vs = t.stock_level.c, t.vendor_level.c, t.vendor_source.c
+    return (
+        select(t.stock_level, *_LOCATION_COLUMNS, *_SOURCE_COLUMNS)
+        .join(t.location, t.location.c.id == s.location_id)
+        .outerjoin(t.vendor_source, vs.location_id == s.location_id)
+        .outerjoin(t.vendor_level, (vl.sku == s.sku) & (vl.location_id == s.location_id))
+        .where(s.sku.in_(skus))
+        .order_by(s.sku, s.location_id)
+    )
+
+
+def _terms(r: Any) -> SourceTerms:
+    return SourceTerms(SourceMode(r.src_mode), timedelta(seconds=r.src_max_age_s),
+                       timedelta(milliseconds=r.src_deadline_ms))
 
 
 def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Select[Any]:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -163,3 +164,72 @@ reservation_line = Table(
     Index("ix_reservation_line_active", "sku", "location_id", "expires_at",
           sqlite_where=text("status = 'ACTIVE'"), postgresql_where=text("status = 'ACTIVE'")),
 )
+
+# Where a location's levels come from when another system reports them (domain/source.py).
+# `auth_value` is a secret: the API never returns it and nothing logs it.
+vendor_source = Table(
+    "vendor_source",
+    metadata,
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("mode", String(10), nullable=False),
+    Column("base_url", String(500)),
+    Column("auth_header", Text),
+    Column("auth_value", String(1000)),
+    Column("mapping", JSON, nullable=False, default=dict),
+    Column("poll_interval_s", Float, nullable=False),
+    Column("max_age_s", Float, nullable=False),
+    Column("deadline_ms", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("mode IN ('PUSH', 'PULL')", name="mode_known"),
+)
+
+# When a source last vouched for its level of one SKU (its asOf, else when we fetched it),
+# read together with the levels to decide freshness.
+vendor_level = Table(
+    "vendor_level",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("as_of", Timestamp, nullable=False),
+    Column("checked_at", Timestamp, nullable=False),
+)
+
+# Routing knobs per location (domain/routing.py LocationPolicy); no row: the defaults.
+location_policy = Table(
+    "location_policy",
+    metadata,
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("daily_shipment_capacity", Integer),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("handling_cost", Float, nullable=False, default=0.0),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("daily_shipment_capacity IS NULL OR daily_shipment_capacity >= 0",
+                    name="capacity_not_negative"),
+    CheckConstraint("priority >= 0", name="priority_not_negative"),
+    CheckConstraint("handling_cost >= 0", name="handling_cost_not_negative"),
+)
+
+# Safety stock for one channel, overriding stock_level.safety_stock there (StockLevel.atp_for).
+channel_safety_stock = Table(
+    "channel_safety_stock",
+    metadata,
+    Column("sku", Text, ForeignKey("sku.sku"), primary_key=True),
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("channel", String(10), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+)
+
+# Shipments reserveRoute reserved per location and UTC day, against the daily capacity.
+shipment_count = Table(
+    "shipment_count",
+    metadata,
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("shipments", Integer, nullable=False),
+    CheckConstraint("shipments >= 0", name="shipments_not_negative"),
+)
+
+# Radius searches narrow locations by a latitude/longitude box first (domain/geo.py).
+Index("ix_location_latitude_longitude", location.c.latitude, location.c.longitude)
