@@ -6,9 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
+from app.auth import Gate
 from app.http_spec import GraphQLOverHTTP
-from domain.access import OPEN_CALLER
 from resolvers.context import Context, RequestLoaders, Services
 
 
@@ -17,7 +19,20 @@ class StockgraphGraphQL(GraphQLOverHTTP[Context, None], GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         services: Services = request.app.state.services
+        gate: Gate = request.app.state.gate
         return Context(
-            services=services, caller=OPEN_CALLER, loaders=RequestLoaders(services),
-            request=request, response=response,
+            services=services, caller=gate.caller_in(request.scope),
+            loaders=RequestLoaders(services), request=request, response=response,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """The key comes in the connection_init payload: {"authorization": "Bearer <key>"}.
+        A bad key, or one with no connection left, is refused (graphql-transport-ws: 4403)."""
+        gate: Gate = context.request.app.state.gate
+        caller = gate.admit_websocket(context.request.scope, context.connection_params or {})
+        if caller is None:
+            raise ConnectionRejectionError(
+                {"message": "a valid API key with a free connection is required"})
+        context.caller = caller
+        acknowledged: UnsetType = UNSET  # connection_ack without a payload
+        return acknowledged

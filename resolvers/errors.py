@@ -13,3 +13,8 @@ def user_error(exc: DomainError) -> GraphQLError:
     if exc.field:
         extensions["field"] = exc.field
     return GraphQLError(exc.message, extensions=extensions)
+
+
+def forbidden(message: str) -> GraphQLError:
+    """The caller's key may not do this; nothing was changed."""
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})

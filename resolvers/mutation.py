@@ -7,11 +7,11 @@ from strawberry.types import Info
 
 from domain.errors import DomainError
 from resolvers.context import Context
-from resolvers.errors import user_error
+from resolvers.errors import forbidden, user_error
 from schema.inputs import LocationInput, MovementInput, SkuInput
 from schema.types import Location, MovementResult, Product, StockLevel
 from services import catalog
-from services.movements import MovementOutcome, record_movements
+from services.movements import FORBIDDEN_REASON, MovementOutcome, record_movements
 
 
 @strawberry.type
@@ -58,7 +58,10 @@ class Mutation:
     async def record_movement(
         self, info: Info[Context, None], movement: MovementInput
     ) -> MovementResult:
-        return (await _record(info, [movement]))[0]
+        [result] = await _record(info, [movement])
+        if result.error and result.error.startswith(FORBIDDEN_REASON):
+            raise forbidden(result.error.removeprefix(FORBIDDEN_REASON))
+        return result
 
     @strawberry.mutation(description="Record a batch; each movement is applied or rejected "
                                      "on its own, in order.")

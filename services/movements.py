@@ -20,6 +20,9 @@ from domain.movement import (
 from domain.ports import BatchKeys, ChangePublisher, Holds, Ledger, LedgerBatch, Pair
 from domain.stock import StockLevel
 
+# Starts the reason of a movement rejected because the caller may not act at its location.
+FORBIDDEN_REASON = "FORBIDDEN: "
+
 
 @dataclass(frozen=True, slots=True)
 class MovementOutcome:
@@ -57,7 +60,8 @@ async def record_movements(
     )
 
     def decide(batch: LedgerBatch) -> list[MovementOutcome]:
-        return [_decide(batch, m, now, limits) for m in movements]
+        return [_decide(batch, m, now, limits) if caller.may_act_at(m.location_id)
+                else _forbidden(m) for m in movements]
 
     outcomes, changes = await ledger.apply(keys, caller.name, now, decide)
     await publisher.publish(changes)
@@ -92,6 +96,13 @@ def _decide(
         return MovementOutcome(m.event_id, MovementStatus.REJECTED, exc.reason)
     batch.record(m, fingerprint, changes)
     return _outcome(batch, m, MovementStatus.APPLIED)
+
+
+def _forbidden(m: Movement) -> MovementOutcome:
+    """An event at a location outside the caller's key: rejected, the batch's others apply."""
+    return MovementOutcome(m.event_id, MovementStatus.REJECTED,
+                           f"{FORBIDDEN_REASON}this key may not record movements at "
+                           f"{m.location_id!r}")
 
 
 def _outcome(batch: LedgerBatch, m: Movement, status: MovementStatus) -> MovementOutcome:
