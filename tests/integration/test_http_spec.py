@@ -99,37 +99,38 @@ async def test_graphiql_is_still_served_to_a_browser(http: httpx.AsyncClient) ->
 
 # Status codes and request errors ---------------------------------------------------------
 
+# body, and what the error message names
 REQUEST_ERRORS = {
-    "unparsable document": {"query": "{"},
-    "invalid document": {"query": "{ noSuchField }"},
-    "variables that do not coerce": {
+    "unparsable document": ({"query": "{"}, "Syntax Error"),
+    "invalid document": ({"query": "{ noSuchField }"}, "noSuchField"),
+    "variables that do not coerce": ({
         "query": "query($id: ID!) { stockLevel(sku: $id, locationId: $id) { onHand } }",
-        "variables": {"id": None}},
+        "variables": {"id": None}}, "$id"),
 }
 
 
-@pytest.mark.parametrize("body", REQUEST_ERRORS.values(), ids=REQUEST_ERRORS.keys())
+@pytest.mark.parametrize(("body", "names"), REQUEST_ERRORS.values(), ids=REQUEST_ERRORS.keys())
 async def test_request_errors_are_400_without_data_for_graphql_response_json(
-    http: httpx.AsyncClient, body: dict[str, Any]
+    http: httpx.AsyncClient, body: dict[str, Any], names: str
 ) -> None:
     response = await post(http, body, accept=GRAPHQL_RESPONSE)
 
     assert response.status_code == 400
     assert media_type(response) == GRAPHQL_RESPONSE
     assert "data" not in response.json()
-    assert response.json()["errors"]
+    assert names in response.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("body", REQUEST_ERRORS.values(), ids=REQUEST_ERRORS.keys())
+@pytest.mark.parametrize(("body", "names"), REQUEST_ERRORS.values(), ids=REQUEST_ERRORS.keys())
 async def test_request_errors_are_200_without_data_for_legacy_json(
-    http: httpx.AsyncClient, body: dict[str, Any]
+    http: httpx.AsyncClient, body: dict[str, Any], names: str
 ) -> None:
     response = await post(http, body, accept=JSON)
 
     assert response.status_code == 200
     assert media_type(response) == JSON
     assert "data" not in response.json()
-    assert response.json()["errors"]
+    assert names in response.json()["errors"][0]["message"]
 
 
 async def test_an_execution_error_is_200_with_data(http: httpx.AsyncClient) -> None:
