@@ -6,16 +6,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
-from broadcaster import Broadcast
+import pytest
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
+from adapters.broadcast import BroadcastUnavailableError, make_broadcast
 from app.main import create_app
 from app.settings import Settings
-from tests.support.services import PG_URL
+from tests.support.services import PG_URL, REDIS_URL, unavailable
 
 
 @asynccontextmanager
@@ -82,26 +82,35 @@ async def test_not_ready_when_the_database_is_unreachable() -> None:
     assert body["checks"]["migrations"] == "unknown"
 
 
-async def test_a_configured_broadcast_is_reported(tmp_path: Path) -> None:
-    # Given a broadcast on the app's state (memory://: it cannot lose a link)
+async def test_a_memory_broadcast_is_always_connected(tmp_path: Path) -> None:
+    # Given a memory:// broadcast on the app's state: it has no link to lose
     async with serving(sqlite(tmp_path)) as (app, http):
-        app.state.broadcast = Broadcast("memory://")
+        app.state.broadcast = make_broadcast("memory://")
         response = await http.get("/readyz")
 
     assert response.status_code == 200
     assert response.json()["checks"]["broadcast"] == "ok"
 
 
-async def test_not_ready_while_the_broadcast_backend_is_disconnected(tmp_path: Path) -> None:
-    # Given a broadcast whose backend reports its link down through `connected`, the
-    # attribute our Redis backend exposes (a stand-in: only that attribute is read here)
+@pytest.mark.redis
+async def test_ready_follows_the_redis_broadcast_link(tmp_path: Path) -> None:
+    # Given a Redis broadcast on the app's state, connected to the real Redis
+    broadcast = make_broadcast(REDIS_URL)
+    try:
+        await broadcast.connect()
+    except BroadcastUnavailableError as exc:
+        unavailable("Redis", exc)
     async with serving(sqlite(tmp_path)) as (app, http):
-        app.state.broadcast = SimpleNamespace(backend=SimpleNamespace(connected=False))
+        app.state.broadcast = broadcast
+        try:
+            up = await http.get("/readyz")
+        finally:
+            await broadcast.disconnect()
+        # When its link is down
         down = await http.get("/readyz")
-        app.state.broadcast.backend.connected = True
-        up = await http.get("/readyz")
 
-    assert down.status_code == 503
-    assert down.json()["checks"]["broadcast"] == "disconnected"
+    # Then the instance leaves the rotation, saying why, and is still alive
     assert up.status_code == 200
     assert up.json()["checks"]["broadcast"] == "ok"
+    assert down.status_code == 503
+    assert down.json()["checks"]["broadcast"] == "disconnected"
