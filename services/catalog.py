@@ -32,8 +32,8 @@ async def upsert_location(
     catalog: Catalog, reader: StockReader, change: LocationChange, now: datetime
 ) -> Location:
     _check_id(change.id, "id")
-    if not change.name.strip():
-        raise InvalidInputError("name must not be empty", field="name")
+    if not change.name.strip() or len(change.name) > MAX_ID:
+        raise InvalidInputError(f"name must be 1 to {MAX_ID} characters", field="name")
     _check_coordinates(change.latitude, change.longitude)
     found = await reader.locations(ids=[change.id])
     base = found[0] if found else Location(change.id, change.name, change.kind)
@@ -51,6 +51,8 @@ async def upsert_sku(
     catalog: Catalog, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime
 ) -> str:
     _check_id(sku, "sku")
+    if name is not None and len(name) > MAX_ID:
+        raise InvalidInputError(f"name must be at most {MAX_ID} characters", field="name")
     if barcodes is not None and any(not b.strip() or len(b) > MAX_ID for b in barcodes):
         raise InvalidInputError("barcodes must be non-empty and at most 200 characters",
                                 field="barcodes")
