@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -31,27 +31,31 @@ async def running_servers(
     """Start `count` server processes with `env` added to ours; yield their base URLs once
     each answers /healthz. Stops them (and reports their output on a failed start) after."""
     procs: list[tuple[asyncio.subprocess.Process, str]] = []
+    with ExitStack() as logs:
+        try:
+            for n in range(count):
+                port = free_port()
+                log = (logs.enter_context((log_dir / f"server-{n}.log").open("wb"))
+                       if log_dir else subprocess.DEVNULL)
+                proc = await asyncio.create_subprocess_exec(
+                    STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port),
+                    env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                )
+                procs.append((proc, f"http://127.0.0.1:{port}"))
+            await asyncio.gather(*(_wait_healthy(p, url) for p, url in procs))
+            yield [url for _, url in procs]
+        finally:
+            await asyncio.gather(*(_stop(proc) for proc, _ in procs))
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
     try:
-        for n in range(count):
-            port = free_port()
-            log = (log_dir / f"server-{n}.log").open("wb") if log_dir else subprocess.DEVNULL
-            proc = await asyncio.create_subprocess_exec(
-                STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port),
-                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-            )
-            procs.append((proc, f"http://127.0.0.1:{port}"))
-        await asyncio.gather(*(_wait_healthy(p, url) for p, url in procs))
-        yield [url for _, url in procs]
-    finally:
-        for proc, _ in procs:
-            if proc.returncode is None:
-                proc.terminate()
-        for proc, _ in procs:
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await asyncio.wait_for(proc.wait(), timeout=10)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
 
 
 async def _wait_healthy(proc: asyncio.subprocess.Process, url: str) -> None:
