@@ -56,7 +56,9 @@ class StockLevel:
 
     def on_channel(self, channel: Channel) -> StockLevel:
         """This level as `channel` sees it: `safety_stock` and `atp` are the channel's."""
-        return replace(self, safety_stock=self.safety_for(channel))
+        safety = self.safety_for(channel)
+        # Most levels have no per-channel override: skip the copy (hot on wide reads).
+        return self if safety == self.safety_stock else replace(self, safety_stock=safety)
 
     @property
     def sellable(self) -> int:
