@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import ColumnElement, String, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +25,51 @@ def insert_for(dialect: str, table: Table) -> Any:
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def one_of(dialect: str, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL as `= ANY(array)`: one statement text for any number of
+    values, so asyncpg prepares it once instead of once per list length."""
+    if dialect == "postgresql":
+        found: ColumnElement[bool] = column == func.any(
+            bindparam(None, list(values), postgresql.ARRAY(String)))
+        return found
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
+def pairs_in(
+    dialect: str, first: Any, second: Any, pairs: Sequence[tuple[str, str]]
+) -> ColumnElement[bool]:
+    """`(first, second) IN pairs`. PostgreSQL plans a long row-value IN list as hundreds of
+    OR'ed index probes (measured: ~250 ms for 500 pairs); a join on unnest() takes ~2 ms."""
+    if dialect == "postgresql":
+        array = postgresql.ARRAY(String)
+        keys = func.unnest(bindparam(None, [a for a, _ in pairs], array),
+                           bindparam(None, [b for _, b in pairs], array),
+                           ).table_valued("a", "b").render_derived("k")
+        return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
+    return tuple_(first, second).in_(pairs)
+
+
+async def insert_ids(
+    conn: AsyncConnection, dialect: str, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert `rows` into `table` (integer primary key `id`); their ids, in order.
+
+    SQLite does not promise RETURNING order for a multi-row insert, so SQLAlchemy sends such
+    an insert one row at a time. Our SQLite writers hold the write lock from BEGIN IMMEDIATE,
+    so the next ids are ours to number: one executemany instead of one statement per row.
+    """
+    if not rows:
+        return []
+    if dialect != "sqlite":
+        result = await conn.execute(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True), list(rows))
+        return list(result.scalars().all())
+    last = (await conn.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
+    ids = list(range(last + 1, last + 1 + len(rows)))
+    await conn.execute(table.insert(), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    return ids
 
 
 def is_retryable(exc: BaseException) -> bool:
