@@ -3,14 +3,19 @@ ledger, announced like any change, sold only while fresh."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from adapters.db.engine import Database
 from app.container import build_services
 from app.settings import Settings
+from app.vendor_sim import Pusher, SimVendor
 from domain.access import Caller, Role
 from domain.errors import InvalidInputError, NotFoundError
 from domain.events import StockChanged
@@ -21,6 +26,8 @@ from resolvers.context import Services
 from services import sources
 from tests.conftest import GraphQLClient
 from tests.support.network import ADMIN, build_network, mv, record
+from tests.support.server import running_servers
+from tests.support.vendor_sim import running_vendor_sim
 
 VENDOR = Caller("vendor-1-key", Role.VENDOR, frozenset({"vendor-1"}))
 
@@ -161,3 +168,33 @@ async def test_push_and_sources_over_graphql(gql: GraphQLClient) -> None:
     assert found["availability"]["atp"] == 8
     [status] = found["availability"]["sources"]
     assert status["location"]["id"] == "v-9" and status["fresh"] and status["asOf"]
+
+
+async def test_the_simulated_vendor_pushes_to_a_running_server(tmp_path: Path) -> None:
+    # Given a real server with a push source, when the vendor simulator pushes over loopback,
+    # then its levels are what the server sells, fresh.
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'push.db'}",
+           "BROADCAST_URL": "memory://", "STOCKGRAPH_VENDOR_POLLER": "false"}
+    seller = SimVendor("v-push", token="unused", levels={"SKU-P": 4, "SKU-Q": 9})
+    async with running_servers(env) as [base], httpx.AsyncClient(timeout=10) as http:
+        url = f"{base}/graphql"
+        for op in ('upsertLocation(input: {id: "v-push", name: "Pusher", '
+                   "kind: DROPSHIP_VENDOR}) { id }",
+                   'upsertSku(input: {sku: "SKU-P"}) { sku }',
+                   'upsertSku(input: {sku: "SKU-Q"}) { sku }',
+                   'setVendorSource(input: {locationId: "v-push", mode: PUSH}) { mode }'):
+            answer = await http.post(url, json={"query": f"mutation {{ {op} }}"})
+            assert "errors" not in answer.json(), answer.json()
+        pusher = Pusher(seller, url, every=0.1)
+        async with running_vendor_sim([seller], pusher):
+            await _until(http, url, lambda na: na["atp"] == 4 and na["sources"][0]["fresh"])
+
+
+async def _until(http: httpx.AsyncClient, url: str, done: Callable[[Any], bool]) -> None:
+    query = '{ availability(sku: "SKU-P") { atp sources { fresh } } }'
+    async with asyncio.timeout(20):
+        while True:
+            found = (await http.post(url, json={"query": query})).json()["data"]["availability"]
+            if found["sources"] and done(found):
+                return
+            await asyncio.sleep(0.05)

@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from app.vendor_sim import SimVendor, VendorSim
+from app.vendor_sim import Pusher, SimVendor, VendorSim
 from domain.source import FieldMapping, Paging, SourceMode, VendorSource
 from tests.support.server import free_port
 
@@ -17,12 +17,15 @@ START_TIMEOUT = 10.0
 
 
 @asynccontextmanager
-async def running_vendor_sim(vendors: list[SimVendor]) -> AsyncIterator[tuple[VendorSim, str]]:
-    """Yield the simulator (switch its vendors directly) and its base URL."""
+async def running_vendor_sim(
+    vendors: list[SimVendor], pusher: Pusher | None = None
+) -> AsyncIterator[tuple[VendorSim, str]]:
+    """Yield the simulator (switch its vendors directly) and its base URL; with `pusher`, a
+    push vendor reports to stockgraph from the simulator's lifespan."""
     sim = VendorSim(vendors)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(
-        sim.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+        sim.app(pusher), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
         ws="none", timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve())
     try:
