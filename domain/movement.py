@@ -23,6 +23,9 @@ UNBINNED = ""
 PICKED = "PICKED"
 PACKED = "PACKED"
 MAX_TEXT = 200
+# Most units one level may hold: clients read quantities as GraphQL Int and PostgreSQL
+# stores them as integer, both 32-bit signed.
+MAX_QUANTITY = 2**31 - 1
 
 
 class MovementType(enum.Enum):
@@ -145,6 +148,18 @@ def check_shape(m: Movement, now: datetime, max_skew: timedelta) -> None:
 
 def effects(m: Movement, view: StockView) -> list[Effect]:
     """The changes `m` makes, or MovementRejectedError when the rules refuse it."""
+    found = _effects(m, view)
+    for e in found:
+        after = view.level(e.sku, e.location_id).apply(e.delta)
+        for name, value in (("on hand", after.on_hand), ("inbound", after.inbound)):
+            if value > MAX_QUANTITY:
+                raise MovementRejectedError(
+                    f"{name} at {e.location_id!r} would be {value}, too large "
+                    f"(at most {MAX_QUANTITY})")
+    return found
+
+
+def _effects(m: Movement, view: StockView) -> list[Effect]:
     _check_refs(m, view)
     level = view.level(m.sku, m.location_id)
     bins = view.bins(m.sku, m.location_id)

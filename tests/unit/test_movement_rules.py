@@ -13,6 +13,7 @@ import pytest
 
 from domain.location import Location, LocationKind
 from domain.movement import (
+    MAX_QUANTITY,
     PACKED,
     PICKED,
     UNBINNED,
@@ -185,6 +186,14 @@ def test_bin_moves_keep_the_total_and_move_units_between_bins(
 def test_bin_moves_may_move_damaged_units_too() -> None:
     effect = one(mv(T.MOVE, 3, bin="A-1", to_bin="QUARANTINE"), binned({"A-1": 3}, unsellable=3))
     assert effect.bins == {"A-1": -3, "QUARANTINE": 3}
+
+
+def test_a_level_may_not_grow_past_the_largest_quantity_clients_can_read() -> None:
+    view = binned({UNBINNED: MAX_QUANTITY - 1})
+    assert one(mv(T.RETURN, 1), view).delta == Delta(on_hand=1)
+    refused(mv(T.RECEIVE, 2), view, f"on hand at 'wh' would be {MAX_QUANTITY + 1}, too large")
+    refused(mv(T.ADJUST, 2), view, "too large")
+    refused(mv(T.COUNT, MAX_QUANTITY, bin="A-1"), view, "too large")
 
 
 # Bin draw-down order
