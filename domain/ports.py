@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from domain.events import StockChanged
+from domain.events import LowStockRaised, StockChanged
 from domain.location import Location, LocationKind
 from domain.movement import Effect, Movement, StockView
 from domain.reservation import Reservation, Shortage
@@ -54,6 +54,12 @@ class ChangePublisher(Protocol):
     async def publish(self, changes: Sequence[StockChanged]) -> None: ...
 
 
+class AlertPublisher(Protocol):
+    """Announces replenishment requests to `lowStock` subscribers, after their commit."""
+
+    async def publish_low_stock(self, alerts: Sequence[LowStockRaised]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Drift:
     sku: str
@@ -78,7 +84,8 @@ class StockReader(Protocol):
 class Catalog(Protocol):
     async def upsert_location(self, location: Location, now: datetime) -> Location: ...
     async def upsert_sku(
-        self, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime
+        self, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime,
+        unit_cost: float | None = None,
     ) -> None: ...
 
 
