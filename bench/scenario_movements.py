@@ -16,16 +16,18 @@ from typing import Any
 from bench.support import (
     ENGINES,
     EngineUnavailableError,
+    Throughput,
     TimedGraphQL,
     engine_version,
     fresh_database,
     latency_ms,
+    load_average,
     log_dir,
     median,
     ratio,
     seeding,
     server,
-    timed_gather,
+    throughput,
 )
 from domain.access import Caller, Role
 from domain.location import LocationKind
@@ -38,8 +40,8 @@ SKUS = [f"BENCH-{k:04d}" for k in range(200)]
 LOCATIONS = [f"wh-{k:02d}" for k in range(4)] + [f"store-{k:02d}" for k in range(16)]
 OPENING_STOCK = 100_000
 ROUNDS = 5
-SINGLE_CLIENTS, SINGLES_PER_CLIENT = 8, 100
-BATCH_CLIENTS, BATCHES_PER_CLIENT, BATCH_SIZE = 4, 3, 500
+SINGLE_CLIENTS, SINGLES_PER_CLIENT = 8, 25
+BATCH_CLIENTS, BATCHES_PER_CLIENT, BATCH_SIZE = 4, 2, 500
 TARGET_SQLITE_BATCH, TARGET_RATIO = 5000, 10.0
 SEEDER = Caller("bench-seed", Role.ADMIN)
 
@@ -94,10 +96,11 @@ async def _measure(url: str, logs: Path) -> dict[str, object]:
         await _seed(services)
     version = await engine_version(url)
     scanners = Scanners(f"bench-{datetime.now(UTC):%H%M%S}", random.Random(2026))
-    singles: list[float] = []
-    batches: list[float] = []
+    singles: list[Throughput] = []
+    batches: list[Throughput] = []
+    load_before = load_average()
     async with server(url, logs) as [base], TimedGraphQL(base) as gql:
-        await _singles(gql, scanners, 10)  # warm-up: connections, caches, JIT-free paths
+        await _singles(gql, scanners, 5)  # warm-up: connections, caches, prepared statements
         await _batches(gql, scanners, 1)
         gql.take_latencies()
         single_latency: list[float] = []
@@ -107,40 +110,47 @@ async def _measure(url: str, logs: Path) -> dict[str, object]:
             single_latency += gql.take_latencies()
             batches.append(await _batches(gql, scanners, BATCHES_PER_CLIENT))
             batch_latency += gql.take_latencies()
-    print(f"   {version}: single {median(singles):,.0f}/s, batch {median(batches):,.0f}/s",
-          flush=True)
+    single, batch = _mode(singles, single_latency), _mode(batches, batch_latency)
+    print(f"   {version}: single {single['movements_per_s_median']:,.0f}/s, "
+          f"batch {batch['movements_per_s_median']:,.0f}/s", flush=True)
     return {
-        "version": version,
-        "single": _mode(singles, single_latency),
-        "batch": _mode(batches, batch_latency),
-        "batch_over_single": ratio(median(batches), median(singles)),
+        "version": version, "single": single, "batch": batch,
+        "batch_over_single": ratio(median([b.per_second for b in batches]),
+                                   median([s.per_second for s in singles])),
+        "load_average_before": load_before, "load_average_after": load_average(),
     }
 
 
-def _mode(rates: list[float], latencies: list[float]) -> dict[str, object]:
-    return {"movements_per_s_median": round(median(rates), 1),
-            "movements_per_s_rounds": [round(r, 1) for r in rates], **latency_ms(latencies)}
+def _mode(rounds: list[Throughput], latencies: list[float]) -> dict[str, object]:
+    cpu_us = median([r.server_cpu_us for r in rounds])
+    return {
+        "movements_per_s_median": round(median([r.per_second for r in rounds]), 1),
+        "movements_per_s_rounds": [round(r.per_second, 1) for r in rounds],
+        "server_cpu_us_per_movement_median": round(cpu_us, 1),
+        "movements_per_server_cpu_s": round(1e6 / cpu_us, 1) if cpu_us else None,
+        **latency_ms(latencies),
+    }
 
 
-async def _singles(gql: TimedGraphQL, scanners: Scanners, per_client: int) -> float:
+async def _singles(gql: TimedGraphQL, scanners: Scanners, per_client: int) -> Throughput:
     async def client(device: int) -> None:
         for _ in range(per_client):
             data = await gql.data(SINGLE, m=scanners.movement(device))
             _check_applied([data["recordMovement"]])
 
-    seconds = await timed_gather(*(client(d) for d in range(SINGLE_CLIENTS)))
-    return SINGLE_CLIENTS * per_client / seconds
+    return await throughput(SINGLE_CLIENTS * per_client,
+                            *(client(d) for d in range(SINGLE_CLIENTS)))
 
 
-async def _batches(gql: TimedGraphQL, scanners: Scanners, per_client: int) -> float:
+async def _batches(gql: TimedGraphQL, scanners: Scanners, per_client: int) -> Throughput:
     async def client(device: int) -> None:
         for _ in range(per_client):
             batch = [scanners.movement(device) for _ in range(BATCH_SIZE)]
             data = await gql.data(BATCH, ms=batch)
             _check_applied(data["recordMovements"])
 
-    seconds = await timed_gather(*(client(100 + d) for d in range(BATCH_CLIENTS)))
-    return BATCH_CLIENTS * per_client * BATCH_SIZE / seconds
+    return await throughput(BATCH_CLIENTS * per_client * BATCH_SIZE,
+                            *(client(100 + d) for d in range(BATCH_CLIENTS)))
 
 
 def _check_applied(results: list[dict[str, Any]]) -> None:
@@ -185,6 +195,7 @@ def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
             rows.append({
                 "engine": engine, "mode": mode, "clients": clients,
                 "movements/s (median)": m["movements_per_s_median"],
+                "server CPU us/movement": m["server_cpu_us_per_movement_median"],
                 "p50 ms": m["p50_ms"], "p99 ms": m["p99_ms"],
                 "batch/single": found["batch_over_single"] if mode != "single" else None,
             })

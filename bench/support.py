@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from tests.support.services import fresh_pg_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "var" / "bench-logs"  # var/ is git-ignored; server output lands here
-ENGINES = ("sqlite", "postgresql")
+# STOCKGRAPH_BENCH_ENGINES=sqlite runs scenarios on SQLite only (while iterating on a change).
+ENGINES = tuple(os.environ.get("STOCKGRAPH_BENCH_ENGINES", "sqlite,postgresql").split(","))
 
 
 class EngineUnavailableError(Exception):
@@ -83,11 +85,31 @@ def machine_facts(command: str) -> dict[str, object]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "load_average_at_end": load_average(),
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: how busy the (shared) machine was."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds used so far by this process's live child processes (the servers a scenario
+    started), every thread included. On a shared machine CPU per unit of work is steadier than
+    wall-clock throughput, which also measures what the neighbours were doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in _read(str(task / "children")).split():
+            fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
+            if len(fields) > 12:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _read(path: str) -> str:
@@ -201,6 +223,20 @@ async def timed_gather(*jobs: Any) -> float:
     started = time.perf_counter()
     await asyncio.gather(*jobs)
     return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Throughput:
+    per_second: float  # units of work per wall-clock second
+    server_cpu_us: float  # CPU microseconds the servers spent per unit
+
+
+async def throughput(units: int, *jobs: Any) -> Throughput:
+    """Run `jobs` concurrently; `units` of work per wall second and per server CPU."""
+    cpu = children_cpu_seconds()
+    seconds = await timed_gather(*jobs)
+    cpu = children_cpu_seconds() - cpu
+    return Throughput(units / seconds, cpu / units * 1e6)
 
 
 def bench_command(args: Sequence[str]) -> str:
