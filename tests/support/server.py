@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 
 STOCKGRAPH = str(Path(sys.executable).parent / "stockgraph")
-START_TIMEOUT = 30.0
+# Generous: a loaded 2-core machine can take long to import and migrate.
+START_TIMEOUT = 120.0
 
 
 def free_port() -> int:
