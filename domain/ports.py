@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from domain.availability import Freshness
 from domain.events import LowStockRaised, StockChanged
 from domain.location import Location, LocationKind
 from domain.movement import Effect, Movement, StockView
@@ -73,6 +74,11 @@ class StockReader(Protocol):
     async def levels_for_skus(
         self, skus: Sequence[str]
     ) -> Mapping[str, list[tuple[StockLevel, Location]]]: ...
+    async def levels_with_freshness(
+        self, skus: Sequence[str]
+    ) -> tuple[Mapping[str, list[tuple[StockLevel, Location]]], Freshness]:
+        """The levels and, read with them, what decides which may be sold now."""
+        ...
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None: ...
     async def locations(
         self, kind: LocationKind | None = None, ids: Iterable[str] | None = None

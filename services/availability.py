@@ -13,8 +13,11 @@ from domain.ports import StockReader
 async def availabilities(
     reader: StockReader, keys: Sequence[tuple[str, Channel]], now: datetime
 ) -> list[NetworkAvailability]:
-    found = await reader.levels_for_skus([sku for sku, _ in keys])
+    """From what is stored, reported levels sold only while fresh. (The request path reads
+    through services.source_refresh, which also refreshes stale pulled levels first.)"""
+    found, freshness = await reader.levels_with_freshness([sku for sku, _ in keys])
     return [
-        network_availability(sku, [LevelAt(lv, loc) for lv, loc in found.get(sku, [])], ch, now)
+        network_availability(sku, [LevelAt(lv, loc) for lv, loc in found.get(sku, [])], ch, now,
+                             freshness)
         for sku, ch in keys
     ]

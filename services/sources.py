@@ -34,6 +34,8 @@ log = logging.getLogger("stockgraph.sources")
 
 
 class SourcedReader(Protocol):
+    """What reading levels with their freshness needs (a part of domain.ports.StockReader)."""
+
     async def levels_with_freshness(
         self, skus: Sequence[str]
     ) -> tuple[Mapping[str, list[tuple[StockLevel, Location]]], Freshness]: ...
