@@ -118,10 +118,15 @@ class SourceRefresher:
 
     def _finished(self, key: tuple[str, frozenset[str]], task: asyncio.Task[RecordOutcome]) -> None:
         self._in_flight.pop(key, None)
-        if not task.cancelled() and task.exception() is not None:
-            self.last_error[key[0]] = _reason(task)
-        elif not task.cancelled():
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
             self.last_error.pop(key[0], None)
+            return
+        self.last_error[key[0]] = _reason(task)
+        if not isinstance(exc, SourceUnavailableError):
+            log.error("refresh of %s failed", key[0], exc_info=exc)
 
     # -- fetching -------------------------------------------------------------------------
 
@@ -230,10 +235,7 @@ def _reason(task: asyncio.Task[RecordOutcome]) -> str:
     if task.cancelled():
         return "refresh cancelled"
     exc = task.exception()
-    if isinstance(exc, SourceUnavailableError):
-        return exc.reason
-    log.error("source refresh failed", exc_info=exc)
-    return "refresh failed"
+    return exc.reason if isinstance(exc, SourceUnavailableError) else "refresh failed"
 
 
 def _actor(source: VendorSource) -> str:
