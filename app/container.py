@@ -14,6 +14,7 @@ from adapters.db.route_reservations import SqlAlchemyRouteHolds
 from adapters.db.routing import SqlAlchemyRouting
 from adapters.sources.httpx_feed import FeedLimits, HttpxVendorFeed
 from adapters.sources.store import SqlAlchemySourceStore
+from app.replenishment import announcing, build_replenishment
 from app.settings import Settings
 from domain.events import StockChanged
 from domain.ports import ChangePublisher
@@ -43,11 +44,13 @@ def build_services(
     db: Database, settings: Settings, publisher: ChangePublisher | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Services:
+    # Announces the replenishment requests a write raised, after the changes (lowStock).
+    announcer = announcing(publisher or NullPublisher())
     return Services(
         ledger=SqlAlchemyLedger(db),
         reader=SqlAlchemyStockReader(db, clock),
         catalog=SqlAlchemyCatalog(db),
-        publisher=publisher or NullPublisher(),
+        publisher=announcer,
         limits=MovementLimits(settings.max_batch_size,
                               timedelta(seconds=settings.max_clock_skew_seconds)),
         clock=clock,
@@ -55,10 +58,11 @@ def build_services(
         reservation_limits=ReservationLimits(
             settings.reservation_default_ttl_seconds, settings.max_reservation_ttl_seconds,
             settings.max_reservation_lines),
-        sources=build_sources(db, settings, publisher or NullPublisher(), clock),
+        sources=build_sources(db, settings, announcer, clock),
         routing=SqlAlchemyRouting(db),
         routing_limits=RoutingLimits(max_lines=settings.max_order_lines),
         route_holds=SqlAlchemyRouteHolds(db, SqlAlchemyReservations(db)),
+        replenishment=build_replenishment(db, settings, announcer),
     )
 
 

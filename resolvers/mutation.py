@@ -35,7 +35,8 @@ class Mutation:
         s = info.context.services
         try:
             sku = await catalog.upsert_sku(
-                s.catalog, str(input.sku), input.name, input.barcodes, s.clock())
+                s.catalog, str(input.sku), input.name, input.barcodes, s.clock(),
+                input.unit_cost)
         except DomainError as exc:
             raise user_error(exc) from exc
         return Product(sku=strawberry.ID(sku))

@@ -48,7 +48,8 @@ async def upsert_location(
 
 
 async def upsert_sku(
-    catalog: Catalog, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime
+    catalog: Catalog, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime,
+    unit_cost: float | None = None,
 ) -> str:
     _check_id(sku, "sku")
     if name is not None and len(name) > MAX_ID:
@@ -56,7 +57,10 @@ async def upsert_sku(
     if barcodes is not None and any(not b.strip() or len(b) > MAX_ID for b in barcodes):
         raise InvalidInputError("barcodes must be non-empty and at most 200 characters",
                                 field="barcodes")
-    await catalog.upsert_sku(sku, name, barcodes, now)
+    if unit_cost is not None and not (math.isfinite(unit_cost) and unit_cost >= 0):
+        raise InvalidInputError("unitCost must be a finite amount, zero or more",
+                                field="unitCost")
+    await catalog.upsert_sku(sku, name, barcodes, now, unit_cost)
     return sku
 
 

@@ -27,15 +27,19 @@ class SqlAlchemyCatalog:
         return location
 
     async def upsert_sku(
-        self, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime
+        self, sku: str, name: str | None, barcodes: Sequence[str] | None, now: datetime,
+        unit_cost: float | None = None,
     ) -> None:
-        row = {"sku": sku, "name": name, "barcodes": list(barcodes or []), "updated_at": now}
+        row = {"sku": sku, "name": name, "barcodes": list(barcodes or []), "updated_at": now,
+               "unit_cost": unit_cost}
         stmt = insert_for(self.db.dialect, t.sku).values(row)
         changes: dict[str, object] = {"updated_at": now}
         if name is not None:
             changes["name"] = name
         if barcodes is not None:
             changes["barcodes"] = list(barcodes)
+        if unit_cost is not None:
+            changes["unit_cost"] = unit_cost
         async with self.db.writer.begin() as conn:
             await conn.execute(stmt.on_conflict_do_update(
                 index_elements=[t.sku.c.sku], set_=changes))

@@ -57,6 +57,8 @@ sku = Table(
     Column("name", Text),
     Column("barcodes", JSON, nullable=False, default=list),
     Column("updated_at", Timestamp, nullable=False),
+    # What one unit is worth (ABC classification values outflows with it); NULL: not known.
+    Column("unit_cost", Float),
 )
 
 stock_level = Table(
@@ -229,6 +231,73 @@ shipment_count = Table(
     Column("day", Date, primary_key=True),
     Column("shipments", Integer, nullable=False),
     CheckConstraint("shipments >= 0", name="shipments_not_negative"),
+)
+
+# Replenishment (domain/replenishment.py, docs/replenishment.md).
+reorder_rule = Table(
+    "reorder_rule",
+    metadata,
+    Column("sku", Text, ForeignKey("sku.sku"), primary_key=True),
+    Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
+    Column("reorder_point", Integer, nullable=False),
+    Column("target_level", Integer, nullable=False),
+    Column("fixed_quantity", Integer),
+    Column("supplier", Text),
+    Column("source_location_id", Text, ForeignKey("location.id")),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
+    CheckConstraint("target_level > reorder_point", name="target_above_point"),
+    CheckConstraint("fixed_quantity IS NULL OR fixed_quantity > 0", name="fixed_positive"),
+)
+
+OPEN_REQUEST = text("status = 'OPEN'")
+replenishment_request = Table(
+    "replenishment_request",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sku", Text, ForeignKey("sku.sku"), nullable=False),
+    Column("location_id", Text, ForeignKey("location.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("reorder_point", Integer, nullable=False),
+    Column("target_level", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("supplier", Text),
+    Column("source_location_id", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("closed_at", Timestamp),
+    Column("closed_by", Text),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint("status IN ('OPEN', 'FULFILLED', 'CANCELLED')", name="status_known"),
+    # At most one OPEN request per SKU and location, however many writers race.
+    Index("uq_replenishment_request_open", "sku", "location_id", unique=True,
+          sqlite_where=OPEN_REQUEST, postgresql_where=OPEN_REQUEST),
+    Index("ix_replenishment_request_status_created_at", "status", "created_at"),
+)
+
+# Webhook deliveries, written in the transaction that raised the request (adapters/webhooks).
+# `body` is the exact JSON text sent and signed, so every retry sends the same bytes.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("body", String, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Answers that said the request itself is wrong (4xx): bounded before the row is parked.
+    Column("rejections", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    # Set when a sender claims the row; its answer is recorded only under the same token.
+    Column("claim_token", String(36)),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("delivered_at", Timestamp),
+    CheckConstraint("status IN ('PENDING', 'DELIVERED', 'FAILED')", name="status_known"),
+    Index("ix_outbox_pending", "next_attempt_at",
+          sqlite_where=text("status = 'PENDING'"), postgresql_where=text("status = 'PENDING'")),
 )
 
 # Radius searches narrow locations by a latitude/longitude box first (domain/geo.py).

@@ -42,6 +42,11 @@ POLICY: Mapping[str, Mapping[str, Access]] = {
         "routeOrder": Access(ROUTING),
         "reservation": Access(ROUTING),
         "replenishmentRequests": Access(ADMINS),
+        # Replenishment's configuration, its outbox and ABC analysis are supply planning.
+        "reorderRules": Access(ADMINS),
+        "webhookDeliveries": Access(ADMINS),
+        "webhookConfig": Access(ADMINS),
+        "abcClassification": Access(ADMINS),
         "vendorSources": Access(ADMINS),  # their configuration, not their levels
         "locationPolicy": Access(ADMINS),
         "_entities": Access(READERS),
@@ -52,6 +57,9 @@ POLICY: Mapping[str, Mapping[str, Access]] = {
         "upsertSku": Access(ADMINS),
         "setSafetyStock": Access(ADMINS),
         "setReorderRule": Access(ADMINS),
+        "removeReorderRule": Access(ADMINS),
+        "cancelReplenishmentRequest": Access(ADMINS),
+        "retryWebhookDelivery": Access(ADMINS),
         # An associate's movements are checked per event against its stores in
         # services.movements (a batch applies the events in scope and rejects the others).
         "recordMovement": Access(frozenset({A, ADMIN})),
