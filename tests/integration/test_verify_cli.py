@@ -19,12 +19,19 @@ from tests.support.server import STOCKGRAPH
 T = MovementType
 
 
-async def run_cli(database_url: str, *args: str) -> tuple[int, str]:
+async def run_cli(database_url: str, *args: str, within: float = 60) -> tuple[int, str]:
+    """Run `stockgraph *args` on `database_url` for at most `within` seconds; its exit code
+    and output."""
     proc = await asyncio.create_subprocess_exec(
         STOCKGRAPH, *args, env={**os.environ, "DATABASE_URL": database_url},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), within)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
     assert proc.returncode is not None
     return proc.returncode, out.decode()
 
