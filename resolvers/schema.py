@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 
 from resolvers.mutation import Mutation as LedgerMutation
+from resolvers.nul_guard import NulGuard
 from resolvers.query import Query as LedgerQuery
 from resolvers.reservation import ReservationMutation, ReservationQuery
 from resolvers.routing import RoutingMutation, RoutingQuery
@@ -39,7 +40,7 @@ def build_schema(
         types=list(EXTRA_TYPES),
         federation_version=FEDERATION_VERSION,
         # Anything that is not a GraphQLError is a bug: log it, show the client no internals.
-        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions],
+        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions, NulGuard],
     )
 
 

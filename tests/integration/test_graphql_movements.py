@@ -143,3 +143,26 @@ async def test_a_batch_over_the_configured_maximum_is_refused_whole(
     three = (await small_batches.data(MANY, m=four[:3]))["recordMovements"]
     assert [r["status"] for r in three] == ["APPLIED"] * 3
     assert (await wh1(small_batches))["onHand"] == 7
+
+
+@pytest.mark.parametrize(("query", "variables"), [
+    (MANY, {"m": [movement("RECEIVE", 1, reference="PO\u00001")]}),
+    (ONE, {"m": movement("RECEIVE", 1, sku="SKU\u0000A")}),
+    ('mutation { recordMovement(movement: {eventId: "e\\u0000", type: RECEIVE, sku: "SKU-A", '
+     'locationId: "wh-1", quantity: 1}) { status } }', {}),
+    ('{ availability(sku: "SKU-A\\u0000") { atp } }', {}),
+    ("mutation($l: LocationInput!) { upsertLocation(input: $l) { id } }",
+     {"l": {"id": "wh-1", "name": "Warehouse\u0000One", "kind": "WAREHOUSE"}}),
+])
+async def test_text_holding_a_nul_character_is_bad_input_and_changes_nothing(
+    net: GraphQLClient, query: str, variables: dict[str, Any]
+) -> None:
+    before = await wh1(net)
+    body = await net(query, **variables)
+    [error] = body["errors"]
+    assert (error["extensions"]["code"], error["message"]) == (
+        "BAD_USER_INPUT", "text may not contain the NUL character (U+0000)")
+    assert body.get("data") is None
+    assert await wh1(net) == before
+    assert (await net.data('{ locations(kind: WAREHOUSE) { name } }'))["locations"] == [
+        {"name": "Warehouse One"}]

@@ -1,0 +1,48 @@
+"""The schema extension that refuses text holding the NUL character (U+0000).
+
+JSON and GraphQL carry it ("\\u0000"), but PostgreSQL cannot store it in text and raises
+mid-transaction, and SQLite would store a value other systems choke on. No SKU, name, bin or
+id has a use for it, so an operation carrying one, in a literal or a variable, is refused
+before validation, as bad input that changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import GraphQLError, StringValueNode, Visitor, visit
+from strawberry.extensions import SchemaExtension
+
+NUL = "\x00"
+MESSAGE = "text may not contain the NUL character (U+0000)"
+
+
+class NulGuard(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.pre_execution_errors is None and ctx.graphql_document is not None:
+            finder = _NulLiteral()
+            visit(ctx.graphql_document, finder)
+            if finder.found or _holds_nul(ctx.variables):
+                ctx.pre_execution_errors = [
+                    GraphQLError(MESSAGE, extensions={"code": "BAD_USER_INPUT"})]
+        yield
+
+
+class _NulLiteral(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        if NUL in node.value:
+            self.found = True
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
