@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from app.auth.gate import AccessConfigError, Gate, build_gate, load_keys
 from app.auth.guard import RequestGuard
@@ -17,12 +17,11 @@ __all__ = ["AccessConfigError", "AccessMiddleware", "Gate", "build_gate", "load_
 
 
 def schema_extensions(settings: Settings, gate: Gate) -> list[Callable[[], SchemaExtension]]:
-    """Per-request extensions: the token cap bounds parsing, the guard refuses forbidden or
-    oversized operations before validation, and introspection can be turned off."""
+    """Per-request extensions: the guard caps the tokens parsed and refuses forbidden or
+    oversized operations before validation; introspection can be turned off."""
     limits = ShapeLimits(settings.max_query_depth, settings.max_query_cost, settings.max_aliases)
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: RequestGuard(gate, limits),
+        lambda: RequestGuard(gate, limits, settings.max_query_tokens),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

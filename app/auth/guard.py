@@ -40,9 +40,16 @@ FORBIDDEN = "FORBIDDEN"
 
 
 class RequestGuard(SchemaExtension):
-    def __init__(self, gate: Gate, limits: ShapeLimits) -> None:
+    def __init__(self, gate: Gate, limits: ShapeLimits, max_tokens: int) -> None:
         self.gate = gate
         self.limits = limits
+        self.max_tokens = max_tokens
+
+    def on_operation(self) -> Iterator[None]:
+        # What strawberry's MaxTokensLimiter does: the parser gives up past this many tokens.
+        # Done here rather than by adding that extension: each extension costs every request.
+        self.execution_context.parse_options["max_tokens"] = self.max_tokens
+        yield
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context

@@ -58,7 +58,7 @@ class AccessMiddleware:
             receive = await _buffered(scope, receive, self.gate.max_body_bytes)
         except BodyTooLargeError:
             await _refuse(send, 413, "PAYLOAD_TOO_LARGE", "the request body is larger than "
-                          f"{self.gate.max_body_bytes} bytes", {"connection": "close"})
+                          f"{self.gate.max_body_bytes} bytes", {})
             return
         scope[CALLER_KEY] = caller
         await self.app(scope, receive, send)

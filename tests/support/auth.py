@@ -17,11 +17,14 @@ import httpx
 from sqlalchemy import inspect, text
 
 from adapters.db.engine import Database
+from adapters.db.migrate import migrate
+from app.container import build_services
 from app.main import create_app
 from app.settings import Settings
 from domain.access import Role
 from resolvers.context import Services
 from tests.support.network import build_network
+from tests.support.server import running_servers
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,10 @@ SAMPLES: dict[str, dict[str, Sample]] = {
         "routeOrder": Sample(f"{{ routeOrder(lines: {LINES}, shipTo: {NEAR}) {{ splitCount }} }}"),
         "reservation": Sample('{ reservation(id: "no-such-reservation") { id } }'),
         "replenishmentRequests": Sample("{ replenishmentRequests { id } }"),
+        "reorderRules": Sample('{ reorderRules(locationId: "store-1") { reorderPoint } }'),
+        "webhookDeliveries": Sample("{ webhookDeliveries { id status } }"),
+        "webhookConfig": Sample("{ webhookConfig { configured } }"),
+        "abcClassification": Sample("{ abcClassification(windowDays: 30) { sku abcClass } }"),
         "_entities": Sample('{ _entities(representations: [{__typename: "Product", '
                             'sku: "SKU-A"}]) { ... on Product { sku } } }'),
         "_service": Sample("{ _service { sdl } }"),
@@ -145,6 +152,12 @@ SAMPLES: dict[str, dict[str, Sample]] = {
                                  '"store-1", quantity: 1) { safetyStock } }'),
         "setReorderRule": Sample('mutation { setReorderRule(sku: "SKU-A", locationId: '
                                  '"store-1", reorderPoint: 2, targetLevel: 10) { reorderPoint } }'),
+        "removeReorderRule": Sample('mutation { removeReorderRule(sku: "SKU-B", '
+                                    'locationId: "store-2") }'),
+        "cancelReplenishmentRequest": Sample('mutation { cancelReplenishmentRequest('
+                                             'id: "no-such-TAG") { status } }'),
+        "retryWebhookDelivery": Sample('mutation { retryWebhookDelivery(id: "999999") '
+                                       "{ status } }"),
         "recordMovement": Sample('mutation { recordMovement(movement: {eventId: "one-TAG", '
                                  'type: RECEIVE, sku: "SKU-A", locationId: "store-1", '
                                  "quantity: 2}) { status error } }"),
@@ -154,6 +167,8 @@ SAMPLES: dict[str, dict[str, Sample]] = {
         "reserve": Sample('mutation { reserve(input: {idempotencyKey: "hold-TAG", lines: '
                           '[{sku: "SKU-A", locationId: "store-1", quantity: 1}]}) '
                           "{ __typename } }"),
+        "reserveRoute": Sample('mutation { reserveRoute(input: {idempotencyKey: "route-TAG", '
+                               f"lines: {LINES}, shipTo: {NEAR}}}) {{ __typename }} }}"),
         "releaseReservation": Sample('mutation { releaseReservation(id: "no-such-TAG") '
                                      "{ __typename } }"),
         "commitReservation": Sample('mutation { commitReservation(id: "no-such-TAG") '
@@ -201,3 +216,30 @@ async def open_app(settings: Settings) -> AsyncIterator[KeyedApp]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield KeyedApp(http, app.state.services, app.state.db)
+
+
+@dataclass
+class Server:
+    url: str
+    database: Database
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+
+@asynccontextmanager
+async def keyed_server(directory: Path, **env: str) -> AsyncIterator[Server]:
+    """A real `stockgraph serve` process with the test keys, over the test network (SQLite)."""
+    db_url = f"sqlite+aiosqlite:///{directory / 'stockgraph.db'}"
+    database = Database(db_url, pool_size=5)
+    try:
+        await migrate(database)
+        await build_network(build_services(database, Settings(database_url=db_url)))
+        env = {"DATABASE_URL": db_url, "BROADCAST_URL": "memory://",
+               "STOCKGRAPH_API_KEYS_FILE": str(write_keys_file(directory)), **env}
+        # (no log_dir: running_servers leaves its log files open)
+        async with running_servers(env) as [url]:
+            yield Server(url, database)
+    finally:
+        await database.dispose()
