@@ -228,7 +228,7 @@ async def stored_bins(db: Database, sku: str, loc: str) -> dict[str, int]:
         return {r.bin: r.quantity for r in rows}
 
 
-@settings(max_examples=75, deadline=None,
+@settings(max_examples=50, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(batches=sequences)
 async def test_any_movement_sequence_keeps_levels_true_to_the_ledger(
