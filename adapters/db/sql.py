@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Container, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -34,7 +35,8 @@ def one_of(dialect: str, column: Any, values: Sequence[Any]) -> ColumnElement[bo
         found: ColumnElement[bool] = column == func.any(
             bindparam(None, list(values), postgresql.ARRAY(String)))
         return found
-    return column.in_(values)  # type: ignore[no-any-return]
+    items = func.json_each(bindparam(None, json.dumps(list(values)), String)).table_valued("value")
+    return column.in_(select(items.c.value))  # type: ignore[no-any-return]
 
 
 def pairs_in(
@@ -48,7 +50,9 @@ def pairs_in(
                            bindparam(None, [b for _, b in pairs], array),
                            ).table_valued("a", "b").render_derived("k")
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
-    return tuple_(first, second).in_(pairs)
+    items = func.json_each(bindparam(None, json.dumps(list(pairs)), String)).table_valued("value")
+    return tuple_(first, second).in_(select(func.json_extract(items.c.value, "$[0]"),
+                                            func.json_extract(items.c.value, "$[1]")))
 
 
 async def insert_ids(
