@@ -106,10 +106,12 @@ class Holds(Protocol):
 
 class ReservationStore(Holds, Protocol):
     async def reserve(
-        self, draft: Reservation
+        self, draft: Reservation, admit: Callable[[Mapping[str, Location]], None]
     ) -> tuple[Reservation | Shortage, list[StockChanged]]:
-        """Hold every line of `draft` or none. A known idempotency key returns the reservation
-        stored under it (whatever it holds); a short answer lists `available` per short line."""
+        """Hold every line of `draft` or none. `admit` is shown the lines' locations first, in
+        the same transaction, and may refuse (raise). A known idempotency key returns the
+        reservation stored under it (whatever it holds); a short answer lists `available` per
+        short line."""
         ...
 
     async def release(

@@ -93,6 +93,8 @@ class ShortLine:
     location_id: str
     requested: int
     available: int
+    # False where the SKU was never stocked at the location (or is unknown).
+    stocked: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,8 @@ async def reserve(
     """All lines held, or none (a Shortage). Raises InvalidInputError for bad input, and for an
     idempotency key already used with other lines."""
     draft = rules.new_reservation(request, str(uuid.uuid4()), caller.name, now, limits)
-    wanted = {x.location_id for x in draft.lines}
-    locations = {loc.id: loc for loc in await reader.locations(ids=wanted)}
-    rules.check_locations(draft, request, locations)
-    outcome, changes = await store.reserve(draft)
+    outcome, changes = await store.reserve(
+        draft, lambda locations: rules.check_locations(draft, request, locations))
     await publisher.publish(changes)
     if isinstance(outcome, Shortage):
         await _check_skus(reader, request, outcome)
@@ -110,8 +108,10 @@ async def sweep_forever(
 
 async def _check_skus(reader: StockReader, request: ReserveRequest, shortage: Shortage) -> None:
     """A short line with an unknown SKU is bad input, not a shortage."""
-    unknown = {x.sku for x in shortage.lines} - await reader.known_skus(
-        {x.sku for x in shortage.lines})
+    unstocked = {x.sku for x in shortage.lines if not x.stocked}
+    if not unstocked:
+        return
+    unknown = unstocked - await reader.known_skus(unstocked)
     for i, line in enumerate(request.lines):
         if line.sku in unknown:
             raise InvalidInputError(f"unknown sku {line.sku!r}", field=f"lines[{i}].sku")

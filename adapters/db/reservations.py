@@ -5,22 +5,25 @@ transaction, so no unit is promised twice whichever instance serves the request.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
+from adapters.db.channel_safety import attach, channel_safety
 from adapters.db.engine import Database
 from adapters.db.posting import LedgerWriter, Posting
-from adapters.db.rows import aware, level_from_row
+from adapters.db.replenishment import raise_requests
+from adapters.db.rows import aware, level_from_row, location_from_row
 from adapters.db.sql import insert_for, is_retryable
 from domain import reservation as rules
 from domain.access import SYSTEM_CALLER
 from domain.events import StockChanged
-from domain.location import Channel
+from domain.location import Channel, Location
 from domain.movement import Effect
 from domain.ports import Pair
 from domain.reservation import Reservation, ReservationLine, ReservationStatus, Shortage
@@ -31,11 +34,17 @@ MAX_ATTEMPTS = 5
 ACTIVE = ReservationStatus.ACTIVE.value
 r, ln, s = t.reservation.c, t.reservation_line.c, t.stock_level.c
 
+# The safety stock on the reservation's channel (StockLevel.atp_for): its own if set.
+_cs = t.channel_safety_stock.c
+_SAFETY = func.coalesce(
+    select(_cs.quantity).where(_cs.sku == s.sku, _cs.location_id == s.location_id,
+                               _cs.channel == bindparam("channel")).scalar_subquery(),
+    s.safety_stock)
 # atp >= q (the rule of domain.stock.atp), tested and applied in one statement.
 _HOLD = (
     t.stock_level.update()
     .where(s.sku == bindparam("k_sku"), s.location_id == bindparam("k_loc"),
-           s.on_hand - s.reserved - s.safety_stock - s.unsellable >= bindparam("q"))
+           s.on_hand - s.reserved - _SAFETY - s.unsellable >= bindparam("q"))
     .values(reserved=s.reserved + bindparam("q"), updated_at=bindparam("now"))
     .returning(*t.stock_level.c)
 )
@@ -52,11 +61,18 @@ class _Refused(Exception):
 class SqlAlchemyReservations:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite has one writer at a time and its busy handler is not fair: waiters poll with
+        # growing sleeps, and under load one can starve past the busy timeout. Queueing this
+        # process's writers (FIFO) leaves one waiter per process. Correctness does not rest on
+        # it: BEGIN IMMEDIATE and the conditional updates hold across processes.
+        self._turn: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if db.is_sqlite else contextlib.nullcontext())
 
-    async def reserve(self, draft: Reservation) -> tuple[Reservation | Shortage,
-                                                         list[StockChanged]]:
+    async def reserve(
+        self, draft: Reservation, admit: Callable[[Mapping[str, Location]], None]
+    ) -> tuple[Reservation | Shortage, list[StockChanged]]:
         try:
-            return await self._transaction(lambda conn: self._reserve(conn, draft))
+            return await self._transaction(lambda conn: self._reserve(conn, draft, admit))
         except _Refused as refused:
             return refused.shortage, []
 
@@ -118,7 +134,7 @@ class SqlAlchemyReservations:
         """One transaction; retried when the database asks (deadlock, serialization)."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self.db.writer.begin() as conn:
+                async with self._turn, self.db.writer.begin() as conn:
                     return await work(conn)
             except Exception as exc:
                 if attempt == MAX_ATTEMPTS or not is_retryable(exc):
@@ -127,8 +143,14 @@ class SqlAlchemyReservations:
         raise AssertionError("unreachable")
 
     async def _reserve(
-        self, conn: AsyncConnection, draft: Reservation
+        self, conn: AsyncConnection, draft: Reservation,
+        admit: Callable[[Mapping[str, Location]], None] | None = None,
     ) -> tuple[Reservation | Shortage, list[StockChanged]]:
+        """The hold itself, in a transaction the caller opened (reserveRoute adds to it)."""
+        if admit is not None:
+            wanted = sorted({x.location_id for x in draft.lines})
+            admit({row.id: location_from_row(row) for row in await conn.execute(
+                select(t.location).where(t.location.c.id.in_(wanted)))})
         claim = (insert_for(self.db.dialect, t.reservation).values(_reservation_row(draft))
                  .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
         if (await conn.execute(claim)).first() is None:
@@ -136,8 +158,6 @@ class SqlAlchemyReservations:
             assert found is not None, "a conflicting key is visible once its holder commits"
             return found, []
         now = draft.created_at
-        changes = await self._expire_overdue(conn, [(x.sku, x.location_id) for x in draft.lines],
-                                             now)
         await conn.execute(t.reservation_line.insert(), [
             {"reservation_id": draft.id, "sku": x.sku, "location_id": x.location_id,
              "quantity": x.quantity, "short_by": 0, "status": ACTIVE,
@@ -148,19 +168,20 @@ class SqlAlchemyReservations:
             Posting(rules.RESERVE, draft.id,
                     Effect(x.sku, x.location_id, Delta(reserved=x.quantity)))
             for x in draft.lines])
-        held: list[StockLevel] = []
-        short: list[ReservationLine] = []
-        for x in draft.lines:
-            row = (await conn.execute(_HOLD, {"k_sku": x.sku, "k_loc": x.location_id,
-                                              "q": x.quantity, "now": now})).first()
-            if row is None:
-                short.append(x)
-            else:
-                held.append(level_from_row(row))
+        held, short = await _hold(conn, draft.lines, now, draft.channel)
+        changes: list[StockChanged] = []
+        if short:  # lapsed holds may be in the way: give them back, then try those lines again
+            changes = await self._expire_overdue(conn, [(x.sku, x.location_id) for x in short],
+                                                 now)
+            if changes:
+                again, short = await _hold(conn, short, now, draft.channel)
+                held |= again
         if short:
-            raise _Refused(await _shortage(writer, short))
-        return draft, changes + [StockChanged(seq, level, rules.RESERVE, now)
-                                 for seq, level in zip(sequences, held, strict=True)]
+            raise _Refused(await _shortage(writer, short, draft.channel))
+        # Every held level's position fell: a replenishment request may be due (same commit).
+        return draft, await raise_requests(conn, self.db.dialect, now, changes + [
+            StockChanged(seq, held[(x.sku, x.location_id)], rules.RESERVE, now)
+            for seq, x in zip(sequences, draft.lines, strict=True)], held.keys())
 
     async def _finish(self, conn: AsyncConnection, reservation_id: str,
                       status: ReservationStatus, now: datetime) -> Reservation:
@@ -183,7 +204,7 @@ class SqlAlchemyReservations:
     async def _expire_overdue(
         self, conn: AsyncConnection, pairs: Sequence[Pair], now: datetime
     ) -> list[StockChanged]:
-        """Give back the holds at `pairs` that are past expiresAt (before taking new ones)."""
+        """Give back the holds at `pairs` that are past expiresAt."""
         query = (select(ln.reservation_id).distinct()
                  .where(ln.status == ACTIVE, ln.expires_at <= now, _at_pairs(pairs)))
         ids = sorted((await conn.execute(query)).scalars())
@@ -250,6 +271,23 @@ class SqlAlchemyReservations:
                              writer.now) for seq, p in zip(sequences, postings, strict=True)]
 
 
+async def _hold(
+    conn: AsyncConnection, lines: Sequence[ReservationLine], now: datetime, channel: Channel
+) -> tuple[dict[Pair, StockLevel], list[ReservationLine]]:
+    """The conditional update per line, in lock order: the levels held, and the short lines."""
+    held: dict[Pair, StockLevel] = {}
+    short: list[ReservationLine] = []
+    for x in lines:
+        row = (await conn.execute(_HOLD, {"k_sku": x.sku, "k_loc": x.location_id,
+                                          "q": x.quantity, "now": now,
+                                          "channel": channel.value})).first()
+        if row is None:
+            short.append(x)
+        else:
+            held[(x.sku, x.location_id)] = level_from_row(row)
+    return held, short
+
+
 def _at_pairs(pairs: Sequence[Pair]) -> ColumnElement[bool]:
     """Lines at any of `pairs`, in a form both engines answer from the line index."""
     if not pairs:
@@ -257,12 +295,15 @@ def _at_pairs(pairs: Sequence[Pair]) -> ColumnElement[bool]:
     return or_(*[and_(ln.sku == sku, ln.location_id == loc) for sku, loc in pairs])
 
 
-async def _shortage(writer: LedgerWriter, short: Sequence[ReservationLine]) -> Shortage:
+async def _shortage(writer: LedgerWriter, short: Sequence[ReservationLine],
+                    channel: Channel) -> Shortage:
     levels = await writer.levels({(x.sku, x.location_id) for x in short}, lock=False)
+    safety = await channel_safety(writer.conn, sorted({x.sku for x in short}))
     return Shortage(tuple(
         rules.ShortLine(x.sku, x.location_id, x.quantity,
-                        levels[(x.sku, x.location_id)].atp
-                        if (x.sku, x.location_id) in levels else 0)
+                        attach(levels[(x.sku, x.location_id)], safety).atp_for(channel))
+        if (x.sku, x.location_id) in levels
+        else rules.ShortLine(x.sku, x.location_id, x.quantity, 0, stocked=False)
         for x in short))
 
 

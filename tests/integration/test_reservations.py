@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from adapters.db import tables as t
 from adapters.db.engine import Database
 from app.container import build_services
+from app.main import create_app
 from app.settings import Settings
+from domain.availability import NetworkAvailability
 from domain.errors import InvalidInputError
 from domain.events import StockChanged
 from domain.location import Channel
@@ -28,7 +30,9 @@ from domain.reservation import (
 )
 from resolvers.context import Services
 from services import reservations
+from services.availability import availabilities
 from services.movements import record_movements
+from tests.conftest import GraphQLClient
 from tests.support.network import ADMIN, NOW, build_network, mv
 
 T = MovementType
@@ -287,7 +291,77 @@ async def _shorts(net: Net, *ids: str) -> tuple[list[int], ...]:
     return tuple([x.short_by for x in f.lines] for f in found if f is not None)
 
 
-async def _availability(net: Net, sku: str) -> list[object]:
-    from services.availability import availabilities
+async def _availability(net: Net, sku: str) -> list[NetworkAvailability]:
+    return await availabilities(net.s.reader, [(sku, Channel.ONLINE)], net.clock())
 
-    return [a for a in await availabilities(net.s.reader, [(sku, Channel.ONLINE)], net.clock())]
+
+RESERVE = """mutation($input: ReserveInput!) { reserve(input: $input) { __typename
+  ... on Reservation { id status expiresAt orderRef short
+                       lines { sku quantity shortBy location { id kind } } }
+  ... on InsufficientStock { message lines { sku locationId requested available } }
+  ... on InvalidInput { message field } } }"""
+FINISH = """mutation($id: ID!) {
+  releaseReservation(id: $id) { __typename ... on Reservation { status }
+                                ... on InvalidInput { message field } }
+  commitReservation(id: $id) { __typename ... on InvalidInput { message field } } }"""
+
+
+def line(sku: str, loc: str, quantity: int) -> dict[str, object]:
+    return {"sku": sku, "locationId": loc, "quantity": quantity}
+
+
+async def test_graphql_answers_each_outcome_as_a_result_type(
+    gql: GraphQLClient, services: Services
+) -> None:
+    await build_network(services)
+    await record_movements(services.ledger, services.publisher,
+                           [mv(T.RECEIVE, "SKU-A", "wh-1", 5)], ADMIN, NOW, services.limits)
+    held = (await gql.data(RESERVE, input={
+        "idempotencyKey": "web-1", "orderRef": "o-1", "ttlSeconds": 120,
+        "lines": [line("SKU-A", "wh-1", 2)]}))["reserve"]
+    assert held["__typename"] == "Reservation" and held["status"] == "ACTIVE"
+    assert held["lines"] == [{"sku": "SKU-A", "quantity": 2, "shortBy": 0,
+                              "location": {"id": "wh-1", "kind": "WAREHOUSE"}}]
+    assert held["orderRef"] == "o-1" and held["short"] is False
+    short = (await gql.data(RESERVE, input={
+        "idempotencyKey": "web-2", "lines": [line("SKU-A", "wh-1", 4)]}))["reserve"]
+    assert short["__typename"] == "InsufficientStock"
+    assert short["lines"] == [{"sku": "SKU-A", "locationId": "wh-1", "requested": 4,
+                               "available": 3}]
+    bad = (await gql.data(RESERVE, input={
+        "idempotencyKey": "web-3", "lines": [line("SKU-A", "wh-1", 1)], "ttlSeconds": 0}))
+    assert bad["reserve"] == {"__typename": "InvalidInput", "field": "ttlSeconds",
+                              "message": "ttlSeconds must be between 1 and 86400"}
+    finished = await gql.data(FINISH, id=held["id"])
+    assert finished["releaseReservation"] == {"__typename": "Reservation", "status": "RELEASED"}
+    assert finished["commitReservation"]["field"] == "id"
+    assert "already RELEASED" in finished["commitReservation"]["message"]
+    found = await gql.data("query($id: ID!) { reservation(id: $id) { status } "
+                           "missing: reservation(id: \"nope\") { status } }", id=held["id"])
+    assert found == {"reservation": {"status": "RELEASED"}, "missing": None}
+
+
+async def test_the_sweeper_of_a_running_instance_gives_lapsed_holds_back(
+    settings: Settings, services: Services, database: Database
+) -> None:
+    await build_network(services)
+    await record_movements(services.ledger, services.publisher,
+                           [mv(T.RECEIVE, "SKU-B", "wh-1", 3)], ADMIN, NOW, services.limits)
+    app = create_app(settings.model_copy(update={"reservation_sweep_seconds": 0.1}))
+    async with app.router.lifespan_context(app):
+        s = app.state.services
+        held = await reservations.reserve(
+            s.reservations, s.reader, s.publisher,
+            ReserveRequest("lapse-1", [LineRequest("SKU-B", "wh-1", 3)], ttl_seconds=1),
+            ADMIN, s.clock(), s.reservation_limits)
+        assert isinstance(held, Reservation)
+        deadline = asyncio.get_running_loop().time() + 15
+        while (found := await s.reservations.get(held.id)) is not None \
+                and found.status is ReservationStatus.ACTIVE:
+            assert asyncio.get_running_loop().time() < deadline, "the sweeper never ran"
+            await asyncio.sleep(0.05)
+    assert found is not None and found.status is ReservationStatus.EXPIRED
+    assert await services.reader.drift() == []
+    async with database.reader.connect() as conn:
+        stored = (await conn.execute(select(t.stock_level.c.reserved))).scalar()
+    assert stored == 0

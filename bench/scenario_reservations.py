@@ -1,0 +1,232 @@
+"""Reservations per second over real HTTP, single-unit `reserve` mutations from many clients:
+on one hot SKU (every request updates the same level row) and spread over 500 SKUs, with 1
+and 2 server processes, on SQLite and PostgreSQL. In the same run, the raw database ceiling:
+the same conditional UPDATE issued directly through SQLAlchemy (one transaction each, same
+concurrency, no HTTP or GraphQL), and our rate as a ratio of it. Then the oversell check per
+configuration: 500 requests race for 100 units; more than 100 held would be an oversell."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from adapters.db.engine import Database
+from bench.support import (
+    ENGINES,
+    EngineUnavailableError,
+    TimedGraphQL,
+    engine_version,
+    fresh_database,
+    latency_ms,
+    median,
+    ratio,
+    seeding,
+    server,
+    timed_gather,
+)
+from domain.access import Caller, Role
+from domain.location import LocationKind
+from domain.movement import Movement, MovementType
+from services import catalog
+from services.movements import record_movements
+
+NAME = "reservations"
+WAREHOUSE = "wh-bench"
+HOT = "HOT-0001"
+SPREAD = [f"SPREAD-{k:04d}" for k in range(500)]
+RACES = {1: "RACE-1", 2: "RACE-2"}
+STOCK, RACE_STOCK, RACE_REQUESTS = 1_000_000, 100, 500
+CLIENTS, PER_ROUND, ROUNDS = 32, 600, 3
+TARGET_SPREAD_PG_RATIO, TARGET_HOT_MIN = 0.40, 300.0
+SEEDER = Caller("bench-seed", Role.ADMIN)
+
+RESERVE = """mutation($input: ReserveInput!) { reserve(input: $input) { __typename
+  ... on InvalidInput { message } } }"""
+RAW = ("UPDATE stock_level SET reserved = reserved + 1, updated_at = :now "
+       "WHERE sku = :sku AND location_id = :loc "
+       "AND on_hand - reserved - safety_stock - unsellable >= 1")
+
+
+async def run(out_dir: Path) -> dict[str, object]:
+    engines: dict[str, object] = {}
+    for engine in ENGINES:
+        try:
+            async with fresh_database(engine) as url:
+                engines[engine] = await _measure(url, out_dir / "logs" / NAME / engine)
+        except EngineUnavailableError as exc:
+            print(f"   {engine}: skipped ({exc})", flush=True)
+            engines[engine] = {"skipped": str(exc)}
+    return {
+        "workload": {"clients": CLIENTS, "requests_per_round": PER_ROUND, "rounds": ROUNDS,
+                     "quantity": 1, "hot_skus": 1, "spread_skus": len(SPREAD),
+                     "oversell_race": f"{RACE_REQUESTS} requests for {RACE_STOCK} units"},
+        "engines": engines,
+        "targets": _targets(engines),
+        "table": _table(engines),
+    }
+
+
+async def _measure(url: str, log_dir: Path) -> dict[str, Any]:
+    async with seeding(url) as services:
+        await _seed(services)
+    found: dict[str, Any] = {"version": await engine_version(url),
+                             "raw": await _raw_ceilings(url)}
+    keys = itertools.count()
+    for count in (1, 2):
+        env = {"STOCKGRAPH_RATE_LIMIT": "0", "STOCKGRAPH_RESERVATION_SWEEP_INTERVAL": "0"}
+        (log_dir / f"{count}-servers").mkdir(parents=True, exist_ok=True)
+        async with server(url, log_dir / f"{count}-servers", env, count) as urls:
+            clients = [TimedGraphQL(u, connections=CLIENTS) for u in urls]
+            try:
+                found[f"{count}_servers"] = await _serve_rates(clients, keys, found["raw"])
+                found[f"{count}_servers"]["oversell"] = await _race(clients, RACES[count], keys)
+            finally:
+                for c in clients:
+                    await c.__aexit__()
+        cell = found[f"{count}_servers"]
+        print(f"   {found['version']}, {count} server(s): hot {cell['hot']['per_s_median']:,.0f}/s"
+              f", spread {cell['spread']['per_s_median']:,.0f}/s, "
+              f"oversold {cell['oversell']['oversold']}", flush=True)
+    return found
+
+
+async def _serve_rates(clients: list[TimedGraphQL], keys: Any, raw: dict[str, Any]
+                       ) -> dict[str, Any]:
+    rng = random.Random(7)
+    await _round(clients, keys, lambda: HOT, 2 * CLIENTS)  # warm-up: connections, caches
+    out: dict[str, Any] = {}
+    for pattern, pick in (("hot", lambda: HOT), ("spread", lambda: rng.choice(SPREAD))):
+        for c in clients:
+            c.take_latencies()
+        rates = [await _round(clients, keys, pick, PER_ROUND) for _ in range(ROUNDS)]
+        latencies = [x for c in clients for x in c.take_latencies()]
+        out[pattern] = {"per_s_median": round(median(rates), 1),
+                        "per_s_rounds": [round(x, 1) for x in rates], **latency_ms(latencies),
+                        "of_raw_ceiling": ratio(median(rates), raw[pattern]["per_s_median"])}
+    return out
+
+
+async def _round(clients: list[TimedGraphQL], keys: Any, sku: Any, requests: int) -> float:
+    """`requests` single-unit reservations from CLIENTS tasks split over the servers."""
+    todo = iter(range(requests))
+    kinds: Counter[str] = Counter()
+
+    async def client(gql: TimedGraphQL) -> None:
+        for _ in todo:
+            data = await gql.data(RESERVE, input=_input(next(keys), sku()))
+            kinds[data["reserve"]["__typename"]] += 1
+
+    seconds = await timed_gather(*(client(clients[k % len(clients)]) for k in range(CLIENTS)))
+    if set(kinds) != {"Reservation"}:
+        raise AssertionError(f"not every reservation held: {dict(kinds)}")
+    return requests / seconds
+
+
+async def _race(clients: list[TimedGraphQL], sku: str, keys: Any) -> dict[str, int]:
+    """RACE_REQUESTS single-unit reservations for RACE_STOCK units, all at once."""
+    todo = iter(range(RACE_REQUESTS))
+    kinds: Counter[str] = Counter()
+
+    async def client(gql: TimedGraphQL) -> None:
+        for _ in todo:
+            data = await gql.data(RESERVE, input=_input(next(keys), sku))
+            kinds[data["reserve"]["__typename"]] += 1
+
+    await asyncio.gather(*(client(clients[k % len(clients)]) for k in range(CLIENTS)))
+    level = await clients[0].data(
+        'query($s: ID!) { stockLevel(sku: $s, locationId: "wh-bench") { reserved atp } }', s=sku)
+    reserved = level["stockLevel"]["reserved"]
+    return {"held": kinds["Reservation"], "refused": kinds["InsufficientStock"],
+            "other": sum(kinds.values()) - kinds["Reservation"] - kinds["InsufficientStock"],
+            "reserved": reserved,
+            "oversold": max(0, kinds["Reservation"] - RACE_STOCK, reserved - RACE_STOCK)}
+
+
+def _input(n: int, sku: str) -> dict[str, Any]:
+    return {"idempotencyKey": f"bench-{n}",
+            "lines": [{"sku": sku, "locationId": WAREHOUSE, "quantity": 1}]}
+
+
+async def _raw_ceilings(url: str) -> dict[str, Any]:
+    """The conditional update alone, through the same engine configuration the server uses."""
+    db = Database(url, pool_size=CLIENTS)
+    rng = random.Random(11)
+    try:
+        out: dict[str, Any] = {}
+        for pattern, pick in (("hot", lambda: HOT), ("spread", lambda: rng.choice(SPREAD))):
+            rates = [await _raw_round(db, pick) for _ in range(ROUNDS)]
+            out[pattern] = {"per_s_median": round(median(rates), 1),
+                            "per_s_rounds": [round(x, 1) for x in rates]}
+        return out
+    finally:
+        await db.dispose()
+
+
+async def _raw_round(db: Database, sku: Any) -> float:
+    todo = iter(range(PER_ROUND))
+    update = text(RAW)
+
+    async def client() -> None:
+        for _ in todo:
+            async with db.writer.begin() as conn:
+                done = await conn.execute(update, {"sku": sku(), "loc": WAREHOUSE,
+                                                   "now": datetime.now(UTC)})
+                if done.rowcount != 1:
+                    raise AssertionError("the raw conditional update found no stock")
+
+    return PER_ROUND / await timed_gather(*(client() for _ in range(CLIENTS)))
+
+
+async def _seed(services: Any) -> None:
+    now = datetime.now(UTC)
+    await catalog.upsert_location(services.catalog, services.reader, catalog.LocationChange(
+        WAREHOUSE, "Bench warehouse", LocationKind.WAREHOUSE, 52.0, 13.0, False, True), now)
+    skus = [HOT, *SPREAD, *RACES.values()]
+    for sku in skus:
+        await catalog.upsert_sku(services.catalog, sku, f"Bench {sku}", None, now)
+    opening = [Movement(f"open-{sku}", MovementType.RECEIVE, sku, WAREHOUSE,
+                        RACE_STOCK if sku in RACES.values() else STOCK) for sku in skus]
+    await record_movements(services.ledger, services.publisher, opening, SEEDER, now,
+                           services.limits)
+
+
+def _targets(engines: dict[str, Any]) -> dict[str, object]:
+    pg = engines.get("postgresql", {})
+    spread = {k: pg[k]["spread"]["of_raw_ceiling"] for k in ("1_servers", "2_servers")
+              if k in pg}
+    hot = {f"{e} {k}": v[k]["hot"]["per_s_median"] for e, v in engines.items()
+           for k in ("1_servers", "2_servers") if k in v}
+    oversold = sum(v[k]["oversell"]["oversold"] for v in engines.values()
+                   for k in ("1_servers", "2_servers") if k in v)
+    return {
+        "spread_pg_min_ratio": TARGET_SPREAD_PG_RATIO, "hot_min_per_s": TARGET_HOT_MIN,
+        "spread_pg_met": {k: r >= TARGET_SPREAD_PG_RATIO for k, r in spread.items()},
+        "hot_met": {k: r >= TARGET_HOT_MIN for k, r in hot.items()},
+        "oversold_total": oversold, "oversell_met": oversold == 0,
+    }
+
+
+def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for engine, found in engines.items():
+        for count in (1, 2):
+            cell = found.get(f"{count}_servers")
+            if cell is None:
+                continue
+            for pattern in ("hot", "spread"):
+                m = cell[pattern]
+                rows.append({
+                    "engine": engine, "servers": count, "skus": pattern,
+                    "reservations/s": m["per_s_median"],
+                    "raw ceiling/s": found["raw"][pattern]["per_s_median"],
+                    "of ceiling": m["of_raw_ceiling"], "p50 ms": m["p50_ms"],
+                    "p99 ms": m["p99_ms"], "oversold": cell["oversell"]["oversold"],
+                })
+    return rows
