@@ -1,7 +1,8 @@
 """Choosing the fewest supplies that cover a demand, then the lightest: set multicover.
 
-A demand is units per line; a supply can give up to `caps[i]` units of line i and costs
-`weight` (compared lexicographically, summed over the chosen supplies, every part >= 0).
+A demand is units per line; a supply can give up to `caps[i]` units of line i (a sparse map:
+a location holds few of an order's SKUs) and costs `weight` (compared lexicographically,
+summed over the chosen supplies, every part >= 0).
 `cover` first fixes the target: per line, the demand or everything all supplies hold together,
 whichever is smaller, so the most units that can be covered are covered. Then it looks for the
 fewest supplies reaching that target, and among those the smallest total weight:
@@ -16,15 +17,15 @@ fewest supplies reaching that target, and among those the smallest total weight:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 Weight = tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Supply:
-    caps: tuple[int, ...]
+    caps: Mapping[int, int] = field(hash=False)  # line index -> units; lines it has some of
     weight: Weight
 
 
@@ -42,49 +43,82 @@ class _BudgetSpentError(Exception):
 def cover(
     demand: Sequence[int], supplies: Sequence[Supply], exact: bool, node_budget: int = 20_000
 ) -> Cover:
-    target = tuple(min(d, sum(s.caps[i] for s in supplies)) for i, d in enumerate(demand))
-    useful = [
-        Supply(tuple(min(c, t) for c, t in zip(s.caps, target, strict=True)), s.weight)
-        for s in supplies
-    ]
-    keys = [k for k, s in enumerate(useful) if any(s.caps)]
-    greedy_pick = _irredundant(target, useful, _greedy(target, useful, keys))
+    held = [0] * len(demand)
+    for s in supplies:
+        for i, c in s.caps.items():
+            held[i] += c
+    target = tuple(min(d, h) for d, h in zip(demand, held, strict=True))
+    types = _types(target, supplies)
+    greedy_pick = _irredundant(target, supplies, _greedy(target, supplies, types))
     chosen, proven = greedy_pick, False
     if exact:
-        chosen, proven = _Search(target, useful, keys, greedy_pick, node_budget).run()
-    return Cover(target, tuple(sorted(chosen, key=lambda k: (useful[k].weight, k))), proven)
+        chosen, proven = _Search(target, supplies, types, greedy_pick, node_budget).run()
+    return Cover(target, tuple(sorted(chosen, key=lambda k: (supplies[k].weight, k))), proven)
 
 
-def _gain(caps: Sequence[int], missing: Sequence[int]) -> int:
-    return sum(min(c, m) for c, m in zip(caps, missing, strict=True) if c and m)
+@dataclass(frozen=True, slots=True)
+class _Type:
+    """Supplies giving the same units toward the target; `copies` lightest first."""
+
+    caps: Mapping[int, int] = field(hash=False)
+    copies: list[int] = field(hash=False)
 
 
-def _take(caps: Sequence[int], missing: Sequence[int]) -> list[int]:
-    return [max(0, m - c) for c, m in zip(caps, missing, strict=True)]
+def _types(target: Sequence[int], supplies: Sequence[Supply]) -> list[_Type]:
+    """Supplies grouped by what they give toward `target` (caps capped by it); the ones that
+    give nothing are left out. Copies of a type differ only in weight."""
+    groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for k, s in enumerate(supplies):
+        key = tuple(sorted((i, min(c, target[i])) for i, c in s.caps.items() if c and target[i]))
+        if key:
+            groups.setdefault(key, []).append(k)
+    return [_Type(dict(key), sorted(ks, key=lambda k: (supplies[k].weight, k)))
+            for key, ks in groups.items()]
 
 
-def _greedy(target: Sequence[int], supplies: Sequence[Supply], keys: Sequence[int]) -> list[int]:
-    """Lazy greedy: a supply's gain only shrinks as others are taken, so a stale heap entry
-    is an upper bound and only the top needs recomputing."""
+def _gain(caps: Mapping[int, int], missing: Sequence[int]) -> int:
+    return sum(min(c, missing[i]) for i, c in caps.items())
+
+
+def _take(caps: Mapping[int, int], missing: Sequence[int]) -> list[int]:
+    left = list(missing)
+    for i, c in caps.items():
+        left[i] = max(0, left[i] - c)
+    return left
+
+
+def _greedy(target: Sequence[int], supplies: Sequence[Supply], types: Sequence[_Type]
+            ) -> list[int]:
+    """Lazy greedy over types: a type's gain only shrinks as others are taken, so a stale heap
+    entry is an upper bound and only the top needs recomputing. Ties: the lighter copy."""
     missing = list(target)
-    heap = [(-_gain(supplies[k].caps, missing), supplies[k].weight, k) for k in keys]
+    taken = [0] * len(types)
+    heap = [(-_gain(x.caps, missing), supplies[x.copies[0]].weight, t)
+            for t, x in enumerate(types)]
     heapq.heapify(heap)
     chosen: list[int] = []
     while any(missing) and heap:
-        _, weight, k = heapq.heappop(heap)
-        entry = (-_gain(supplies[k].caps, missing), weight, k)
+        _, weight, t = heapq.heappop(heap)
+        entry = (-_gain(types[t].caps, missing), weight, t)
         if entry[0] == 0:
             continue
         if heap and entry > heap[0]:
             heapq.heappush(heap, entry)
             continue
-        chosen.append(k)
-        missing = _take(supplies[k].caps, missing)
+        chosen.append(types[t].copies[taken[t]])
+        taken[t] += 1
+        missing = _take(types[t].caps, missing)
+        if taken[t] < len(types[t].copies):
+            heapq.heappush(heap, (entry[0], supplies[types[t].copies[taken[t]]].weight, t))
     return chosen
 
 
 def _covers(target: Sequence[int], supplies: Sequence[Supply], chosen: Sequence[int]) -> bool:
-    return all(sum(supplies[k].caps[i] for k in chosen) >= t for i, t in enumerate(target))
+    got = [0] * len(target)
+    for k in chosen:
+        for i, c in supplies[k].caps.items():
+            got[i] += c
+    return all(g >= t for g, t in zip(got, target, strict=True))
 
 
 def _irredundant(
@@ -108,67 +142,75 @@ class _Search:
     only in weight, so a type's copies are taken lightest first and never in another order."""
 
     def __init__(self, target: tuple[int, ...], supplies: Sequence[Supply],
-                 keys: Sequence[int], seed: list[int], budget: int) -> None:
+                 types: Sequence[_Type], seed: list[int], budget: int) -> None:
         self.target = target
         self.supplies = supplies
-        copies: dict[tuple[int, ...], list[int]] = {}
-        for k in sorted(keys, key=lambda k: (supplies[k].weight, k)):
-            same = copies.setdefault(supplies[k].caps, [])
-            if len(same) < max(1, len(seed)):  # a plan never needs more copies than that
-                same.append(k)
-        self.types = list(copies.values())
-        self.caps = [supplies[c[0]].caps for c in self.types]
-        lines = range(len(target))
-        self.by_line = [[t for t, caps in enumerate(self.caps) if caps[i]] for i in lines]
+        # A plan never needs more copies of one type than the seed has supplies.
+        self.types = [x.copies[:max(1, len(seed))] for x in types]
+        self.caps = [x.caps for x in types]
+        self.by_line: list[list[int]] = [[] for _ in target]
         # Largest caps per line, and largest total, for lower bounds on supplies still needed.
-        self.line_caps = [
-            sorted((self.caps[t][i] for t, same in enumerate(self.types) for _ in same
-                    if self.caps[t][i]), reverse=True)
-            for i in lines]
-        self.max_total = max((sum(c) for c in self.caps), default=1) or 1
+        self.line_caps: list[list[int]] = [[] for _ in target]
+        for t, caps in enumerate(self.caps):
+            for i, c in caps.items():
+                self.by_line[i].append(t)
+                self.line_caps[i] += [c] * len(self.types[t])
+        for found in self.line_caps:
+            found.sort(reverse=True)
+        self.max_total = max((sum(c.values()) for c in self.caps), default=1) or 1
         self.best = seed
-        self.best_key = (len(seed), self._weight(seed))
+        self.best_key = (len(seed), _total(supplies[k].weight for k in seed))
         self.budget = budget
+        self.path: list[int] = []  # the types taken so far, in order
         self.seen: set[tuple[int, ...]] = set()
 
     def run(self) -> tuple[list[int], bool]:
         try:
-            self._visit([0] * len(self.types), list(self.target), 0)
+            self._visit([0] * len(self.types), list(self.target), None)
         except _BudgetSpentError:
             return self.best, False
         return self.best, True
 
-    def _weight(self, chosen: Sequence[int]) -> Weight:
-        total: Weight | None = None
-        for k in chosen:
-            w = self.supplies[k].weight
-            total = w if total is None else add(total, w)
-        return total if total is not None else ()
-
-    def _visit(self, used: list[int], missing: list[int], size: int) -> None:
+    def _visit(self, used: list[int], missing: list[int], weight: Weight | None) -> None:
         self.budget -= 1
         if self.budget < 0:
             raise _BudgetSpentError
+        size = len(self.path)
         if not any(missing):
-            self._consider(used, size)
+            key = (size, weight or ())
+            if key < self.best_key:
+                self.best = [k for t, n in enumerate(used) for k in self.types[t][:n]]
+                self.best_key = key
             return
-        need = size + self._lower_bound(missing)
-        if need > self.best_key[0]:
+        slots = self.best_key[0] - size
+        bound = self._lower_bound(missing)
+        # Weights are never negative: a partial weight already at the best cannot win a tie.
+        if bound > slots or (bound == slots and weight is not None
+                             and weight >= self.best_key[1]):
             return
-        if need == self.best_key[0] and self._partial_weight(used) >= self.best_key[1]:
-            return
-        line = min((i for i, m in enumerate(missing) if m),
-                   key=lambda i: len(self.by_line[i]))
-        for t in sorted(self.by_line[line],
-                        key=lambda t: -_gain(self.caps[t], missing)):
-            if used[t] >= len(self.types[t]):
-                continue
+        line = min((i for i, m in enumerate(missing) if m), key=lambda i: len(self.by_line[i]))
+        for _, next_weight, t in self._children(line, used, missing):
             used[t] += 1
-            state = tuple(used)
+            self.path.append(t)
+            state = tuple(sorted(self.path))
             if state not in self.seen:
                 self.seen.add(state)
-                self._visit(used, _take(self.caps[t], missing), size + 1)
+                total = next_weight if weight is None else add(weight, next_weight)
+                self._visit(used, _take(self.caps[t], missing), total)
+            self.path.pop()
             used[t] -= 1
+
+    def _children(self, line: int, used: Sequence[int],
+                  missing: Sequence[int]) -> list[tuple[int, Weight, int]]:
+        """Types that can give to `line` with a copy left: most units first, lightest first."""
+        found = []
+        for t in self.by_line[line]:
+            n = used[t]
+            if n < len(self.types[t]):
+                weight = self.supplies[self.types[t][n]].weight
+                found.append((-_gain(self.caps[t], missing), weight, t))
+        found.sort()
+        return found
 
     def _lower_bound(self, missing: Sequence[int]) -> int:
         bound = -(-sum(missing) // self.max_total)
@@ -181,14 +223,9 @@ class _Search:
             bound = max(bound, count)
         return bound
 
-    def _chosen(self, used: Sequence[int]) -> list[int]:
-        return [k for t, n in enumerate(used) for k in self.types[t][:n]]
 
-    def _partial_weight(self, used: Sequence[int]) -> Weight:
-        return self._weight(self._chosen(used))
-
-    def _consider(self, used: Sequence[int], size: int) -> None:
-        chosen = self._chosen(used)
-        key = (size, self._weight(chosen))
-        if key < self.best_key:
-            self.best, self.best_key = chosen, key
+def _total(weights: Iterable[Weight]) -> Weight:
+    total: Weight | None = None
+    for w in weights:
+        total = w if total is None else add(total, w)
+    return total or ()

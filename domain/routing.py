@@ -180,8 +180,10 @@ def plan_route(
 ) -> FulfilmentPlan:
     """Most units first, then fewest shipments, then shortest total distance, then lowest
     handling cost, then lowest priority; never more of a SKU from a source than it has."""
+    index = {ln.sku: n for n, ln in enumerate(lines)}
     supplies = [
-        Supply(tuple(min(s.available.get(ln.sku, 0), ln.quantity) for ln in lines), _weight(s))
+        Supply({index[sku]: min(units, lines[index[sku]].quantity)
+                for sku, units in s.available.items() if sku in index}, _weight(s))
         for s in shippers
     ]
     picked = cover([ln.quantity for ln in lines], supplies,
