@@ -20,7 +20,7 @@ from schema.routing import (
     LocationPolicy,
     OrderLineInput,
     PickupOption,
-    ReserveRouteInput,
+    ReserveOrderInput,
 )
 from schema.types import InvalidInput
 from services import route_holds, routing
@@ -77,7 +77,7 @@ class RoutingMutation:
     @strawberry.mutation(description="Route an order and hold the plan in one step: a "
                                      "Reservation, or InsufficientStock holding nothing.")
     async def reserve_route(
-        self, info: Info[Context, None], input: ReserveRouteInput
+        self, info: Info[Context, None], input: ReserveOrderInput
     ) -> ReserveResult:
         s, now = info.context.services, info.context.services.clock()
         try:

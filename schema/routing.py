@@ -35,8 +35,8 @@ class GeoPointInput:
         return GeoPoint(self.latitude, self.longitude)
 
 
-@strawberry.input(name="ReserveRouteInput")
-class ReserveRouteInput:
+@strawberry.input(name="ReserveOrderInput")
+class ReserveOrderInput:
     idempotency_key: strawberry.ID = strawberry.field(
         description="Made by the client; a retry with the same key returns the same "
                     "reservation and holds nothing more.")

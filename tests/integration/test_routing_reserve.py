@@ -37,7 +37,7 @@ NETWORK = [  # nearest first from HOME
     ("store-mid", K.STORE, 52.45, 13.50),  # ~12 km
     ("wh-1", K.WAREHOUSE, 52.40, 13.60),  # ~21 km
 ]
-RESERVE = """mutation($input: ReserveRouteInput!) { reserveRoute(input: $input) {
+RESERVE = """mutation($input: ReserveOrderInput!) { reserveRoute(input: $input) {
   __typename
   ... on Reservation { id lines { sku quantity location { id } } }
   ... on InsufficientStock { lines { sku locationId requested available } }
