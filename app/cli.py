@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from adapters.db.migrate import is_current
 from adapters.db.migrate import migrate as run_migrations
@@ -36,13 +37,19 @@ def serve(
 
     os.environ["STOCKGRAPH_HOST"] = host  # the app allows open mode on loopback only
     try:
+        Settings()
+    except ValidationError as exc:  # e.g. a webhook URL that is not http(s)
+        typer.echo(f"invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
         load_keys(Settings())
     except AccessConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                lifespan="on", log_level="info")
+                lifespan="on", log_level="info", ws="websockets-sansio",
+                ws_per_message_deflate=Settings().ws_compression)
 
 
 @cli.command()
@@ -96,6 +103,18 @@ def verify() -> None:
                    f"ledger says {d.from_ledger}")
     typer.echo(f"{len(drift)} drifting values" if drift else "ledger and levels agree")
     raise typer.Exit(1 if drift else 0)
+
+
+@cli.command("abc")
+def abc_classes(
+    location: Annotated[str | None, typer.Option(
+        help="Location id; default: the whole network.")] = None,
+    window_days: Annotated[int, typer.Option(help="Trailing window, in days.")] = 90,
+) -> None:
+    """Rank SKUs by the value they moved out: ABC class and cycle-count frequency."""
+    from app.abc_report import run_abc
+
+    raise typer.Exit(asyncio.run(run_abc(Settings(), location, window_days)))
 
 
 @cli.command()

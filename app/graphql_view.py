@@ -10,11 +10,16 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import Gate
+from app.fanout.handlers import FanoutTransportWSHandler, FanoutWSHandler
 from app.http_spec import GraphQLOverHTTP
 from resolvers.context import Context, RequestLoaders, Services
 
 
 class StockgraphGraphQL(GraphQLOverHTTP[Context, None], GraphQL[Context, None]):
+    # Subscriptions over WebSocket go to the fan-out hub (app/fanout); the rest is Strawberry's.
+    graphql_transport_ws_handler_class = FanoutTransportWSHandler
+    graphql_ws_handler_class = FanoutWSHandler
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -23,6 +28,7 @@ class StockgraphGraphQL(GraphQLOverHTTP[Context, None], GraphQL[Context, None]):
         return Context(
             services=services, caller=gate.caller_in(request.scope),
             loaders=RequestLoaders(services), request=request, response=response,
+            changes=getattr(request.app.state, "hub", None),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -14,12 +14,16 @@ from starlette.routing import Route, WebSocketRoute
 from adapters.db.migrate import migrate
 from app.auth import AccessMiddleware, build_gate, schema_extensions
 from app.container import build_database, build_services
+from app.fanout.debug import subscriptions_debug
+from app.fanout.runtime import build_broadcast, connected, serving
 from app.graphql_view import StockgraphGraphQL
 from app.health import healthz, readyz
+from app.replenishment import webhook_courier
 from app.settings import Settings
 from resolvers.schema import build_schema
 from services.reservations import sweeping
 from services.source_refresh import polling
+from services.webhooks import delivering
 
 log = logging.getLogger("stockgraph")
 
@@ -34,20 +38,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.run_migrations_at_start:
             await migrate(db)
         app.state.db = db
-        app.state.services = build_services(db, settings)
+        broadcast, publisher = build_broadcast(settings)
+        app.state.broadcast = broadcast
+        app.state.services = build_services(db, settings, publisher)
         log.info("stockgraph ready on %s", db.url.render_as_string(hide_password=True))
         s = app.state.services
         try:
-            async with sweeping(s.reservations, s.publisher, s.clock,
-                                settings.reservation_sweep_seconds), \
+            async with connected(broadcast), \
+                    serving(schema, settings, db, s, broadcast) as fanout, \
+                    sweeping(s.reservations, s.publisher, s.clock,
+                             settings.reservation_sweep_seconds), \
                     polling(s.sources, settings.vendor_poll_tick_seconds
-                            if settings.vendor_poller else 0):
+                            if settings.vendor_poller else 0), \
+                    webhook_courier(db, settings, s.clock) as courier, \
+                    delivering(courier, settings.webhook_poll_seconds):
+                app.state.fanout = fanout
+                app.state.hub = fanout.changes  # the resolvers' ChangeStream
                 yield
         finally:
             await db.dispose()
 
+    schema = build_schema(schema_extensions(settings, gate))
     graphql = StockgraphGraphQL(
-        build_schema(schema_extensions(settings, gate)),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds))
@@ -56,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/debug/subscriptions", subscriptions_debug),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(AccessMiddleware, gate=gate)])

@@ -14,7 +14,9 @@ from domain.availability import NetworkAvailability
 from domain.location import Channel, Location
 from domain.ports import Catalog, ChangePublisher, Ledger, ReservationStore, StockReader
 from domain.reservation import ReservationLimits
+from services.changes import ChangeStream
 from services.movements import MovementLimits
+from services.replenishment import Replenishment
 from services.route_holds import RouteHolds
 from services.routing import RoutingLimits, RoutingStore
 from services.source_refresh import SourceRefresher
@@ -35,6 +37,7 @@ class Services:
     routing: RoutingStore
     routing_limits: RoutingLimits
     route_holds: RouteHolds
+    replenishment: Replenishment
 
 
 class RequestLoaders:
@@ -64,3 +67,4 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] = field(default_factory=dict)
+    changes: ChangeStream | None = None  # the subscriptions' events (app/fanout's hub)

@@ -13,18 +13,21 @@ from strawberry.tools import merge_types
 from resolvers.mutation import Mutation as LedgerMutation
 from resolvers.nul_guard import NulGuard
 from resolvers.query import Query as LedgerQuery
+from resolvers.replenishment import ReplenishmentMutation, ReplenishmentQuery
 from resolvers.reservation import ReservationMutation, ReservationQuery
 from resolvers.routing import RoutingMutation, RoutingQuery
 from resolvers.sources import SourcesMutation, SourcesQuery
+from resolvers.subscription import Subscription
 from schema.types import InvalidInput, Location, Product
 
 FEDERATION_VERSION: Final = "2.7"
 
 # Each capability keeps its root fields in its own resolvers module and adds its types here.
-QUERIES: tuple[type, ...] = (LedgerQuery, ReservationQuery, SourcesQuery, RoutingQuery)
+QUERIES: tuple[type, ...] = (LedgerQuery, ReservationQuery, SourcesQuery, RoutingQuery,
+                             ReplenishmentQuery)
 MUTATIONS: tuple[type, ...] = (LedgerMutation, ReservationMutation, SourcesMutation,
-                                RoutingMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+                                RoutingMutation, ReplenishmentMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (Subscription,)
 EXTRA_TYPES: tuple[type, ...] = (Product, Location, InvalidInput)
 
 

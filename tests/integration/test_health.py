@@ -46,8 +46,9 @@ async def test_ready_on_a_migrated_database(settings: Settings) -> None:
         response = await http.get("/readyz")
 
     assert response.status_code == 200
+    # (its broadcast is the settings' memory://, which has no link to lose)
     assert response.json() == {"ready": True, "checks": {
-        "database": "ok", "migrations": "ok", "broadcast": "not configured"}}
+        "database": "ok", "migrations": "ok", "broadcast": "ok"}}
 
 
 async def test_not_ready_while_migrations_are_behind(tmp_path: Path) -> None:
