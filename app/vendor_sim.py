@@ -83,6 +83,11 @@ class SimVendor:
 class VendorSim:
     def __init__(self, vendors: list[SimVendor]) -> None:
         self.vendors = {v.id: v for v in vendors}
+        self.released = asyncio.Event()
+
+    def release(self) -> None:
+        """End every slow answer now (before stopping)."""
+        self.released.set()
 
     def app(self, push: Pusher | None = None) -> Starlette:
         @asynccontextmanager
@@ -154,7 +159,9 @@ class VendorSim:
         if request.headers.get(vendor.auth_header) != vendor.token:
             return vendor, JSONResponse({"error": "unauthorized"}, status_code=401)
         if vendor.mode == "slow":
-            await asyncio.sleep(vendor.delay)
+            # Released early when the simulator stops, so no request is left hanging.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), vendor.delay)
         if vendor.mode == "fail":
             return vendor, JSONResponse({"error": "maintenance"}, status_code=503)
         return vendor, None

@@ -122,7 +122,8 @@ async def test_a_stale_level_is_refreshed_when_a_query_needs_it(
     net: Services, sim: tuple[VendorSim, str]
 ) -> None:
     vendor(sim).as_of = datetime.now(UTC) - timedelta(hours=2)
-    await configure(net, sim, max_age=timedelta(minutes=15))
+    # A deadline no loaded machine misses: this is about the refresh, not the deadline.
+    await configure(net, sim, max_age=timedelta(minutes=15), deadline=timedelta(seconds=30))
     await net.sources.poll_due()
     vendor(sim).as_of = None  # the vendor counts again: its levels are as of now
     vendor(sim).levels["SKU-A"] = 11

@@ -36,6 +36,7 @@ async def running_vendor_sim(
                 await asyncio.sleep(0.01)
         yield sim, f"http://127.0.0.1:{port}"
     finally:
+        sim.release()
         server.should_exit = True
         await task
 
