@@ -3,11 +3,17 @@ movements and vendor levels, fulfilled, cancelled; every bad input refused, noth
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from adapters.db.engine import Database
+from app.settings import Settings
 from tests.conftest import GraphQLClient
 from tests.support.auth import snapshot
 from tests.support.network import LOCATIONS, SKUS
@@ -22,6 +28,7 @@ REQUESTS = """query($status: ReplenishmentStatus) { replenishmentRequests(status
 RECORD = """mutation($m: MovementInput!) { recordMovement(movement: $m) { status error } }"""
 CANCEL = """mutation($id: ID!) { cancelReplenishmentRequest(id: $id) { id status closedBy } }"""
 _events = iter(range(1_000_000))
+STOCKGRAPH = str(Path(sys.executable).parent / "stockgraph")
 
 
 def movement(type: str, sku: str, loc: str, q: int, **extra: Any) -> dict[str, Any]:
@@ -128,3 +135,29 @@ async def test_unit_cost_is_set_with_upsert_sku_and_must_be_an_amount(
     [row] = (await net.data('{ abcClassification(locationId: "store-1") { sku unitCost } }')
              )["abcClassification"]
     assert row == {"sku": "SKU-A", "unitCost": 12.5}
+
+
+def test_a_webhook_url_that_is_not_http_is_refused_at_startup() -> None:
+    for url in ("ftp://purchasing.example/hook", "purchasing.example/hook", "http://"):
+        with pytest.raises(ValidationError, match="must be an http:// or https:// URL"):
+            Settings(STOCKGRAPH_WEBHOOK_URL=url, STOCKGRAPH_WEBHOOK_SECRET="s")
+    with pytest.raises(ValidationError, match="without STOCKGRAPH_WEBHOOK_SECRET"):
+        Settings(STOCKGRAPH_WEBHOOK_URL="https://purchasing.example/hook")
+
+
+async def test_serve_with_a_bad_webhook_url_exits_with_the_reason(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        STOCKGRAPH, "serve", "--port", "9", env={
+            **os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+            "STOCKGRAPH_WEBHOOK_URL": "ftp://purchasing.example/hook",
+            "STOCKGRAPH_WEBHOOK_SECRET": "s"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "STOCKGRAPH_WEBHOOK_URL must be an http:// or https:// URL" in err.decode()
+    assert not (tmp_path / "x.db").exists()
+
+
+async def test_webhook_config_shows_the_url_never_the_secret(net: GraphQLClient) -> None:
+    assert (await net.data("{ webhookConfig { configured url } }"))["webhookConfig"] == {
+        "configured": False, "url": None}
