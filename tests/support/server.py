@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 
 STOCKGRAPH = str(Path(sys.executable).parent / "stockgraph")
+# PostgreSQL allows 100 connections: two servers at pool 10 (+10 overflow) leave room for the
+# test's own, where the default 20 (+20) could exhaust it while requests race.
+TEST_DEFAULTS = {"STOCKGRAPH_DB_POOL_SIZE": "10"}
 # Generous: a loaded 2-core machine can take long to import and migrate.
 START_TIMEOUT = 120.0
 
@@ -40,7 +43,8 @@ async def running_servers(
                        if log_dir else subprocess.DEVNULL)
                 proc = await asyncio.create_subprocess_exec(
                     STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port),
-                    env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                    env={**os.environ, **TEST_DEFAULTS, **env}, stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
                 procs.append((proc, f"http://127.0.0.1:{port}"))
             await asyncio.gather(*(_wait_healthy(p, url) for p, url in procs))
