@@ -150,8 +150,9 @@ def effects(m: Movement, view: StockView) -> list[Effect]:
     """The changes `m` makes, or MovementRejectedError when the rules refuse it."""
     found = _effects(m, view)
     for e in found:
-        after = view.level(e.sku, e.location_id).apply(e.delta)
-        for name, value in (("on hand", after.on_hand), ("inbound", after.inbound)):
+        level = view.level(e.sku, e.location_id)  # (sums, not .apply(): this runs per movement)
+        for name, value in (("on hand", level.on_hand + e.delta.on_hand),
+                            ("inbound", level.inbound + e.delta.inbound)):
             if value > MAX_QUANTITY:
                 raise MovementRejectedError(
                     f"{name} at {e.location_id!r} would be {value}, too large "

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, String, Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import UpdateBase
 
 T = TypeVar("T")
 # Stay well under SQLite's and asyncpg's bound-parameter limits (32,766 / 32,767).
 CHUNK = 1000
 # serialization_failure, deadlock_detected, unique_violation (a racing insert of a new row)
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
+# Below this many rows SQLAlchemy's own executemany costs no more than compiling one here.
+MANY = 20
 
 
 def insert_for(dialect: str, table: Table) -> Any:
@@ -72,8 +75,33 @@ async def insert_ids(
         return list(result.scalars().all())
     last = (await conn.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
     ids = list(range(last + 1, last + 1 + len(rows)))
-    await conn.execute(table.insert(), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    await execute_many(conn, table.insert(),
+                       [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
     return ids
+
+
+async def execute_many(
+    conn: AsyncConnection, stmt: UpdateBase, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """`await conn.execute(stmt, rows)`, minus SQLAlchemy's per-row parameter handling (about
+    10 us a row, a third of an INSERT's CPU): compiled once per call, each value bound by its
+    column type's own processor, the driver's executemany given tuples. Every row must hold
+    the same keys, including every column with a Python-side default (none are applied)."""
+    if len(rows) < MANY:
+        await conn.execute(stmt, list(rows))
+        return
+    dialect = conn.dialect
+    compiled = stmt.compile(dialect=dialect, column_keys=list(rows[0]))
+    if compiled.positiontup is None:  # a named paramstyle; both of our drivers are positional
+        await conn.execute(stmt, list(rows))
+        return
+    binds = [compiled.binds[name] for name in compiled.positiontup]
+    keys = [b.key for b in binds]
+    procs = [b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds]
+    await conn.exec_driver_sql(compiled.string, [
+        tuple(r[k] if p is None else p(r[k]) for k, p in zip(keys, procs, strict=True))
+        for r in rows
+    ])
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -101,7 +129,7 @@ async def add_to_rows(
         stmt = table.update().where(*[c[k] == bindparam(f"k_{k}") for k in keys]).values(
             {**{n: c[n] + bindparam(f"d_{n}") for n in add},
              **{n: bindparam(f"v_{n}") for n in assign}})
-        await conn.execute(stmt, [
+        await execute_many(conn, stmt, [
             {**{f"k_{k}": r[k] for k in keys}, **{f"d_{n}": r[n] for n in add},
              **{f"v_{n}": r[n] for n in assign}}
             for r in existing
