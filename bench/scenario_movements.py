@@ -40,8 +40,8 @@ SKUS = [f"BENCH-{k:04d}" for k in range(200)]
 LOCATIONS = [f"wh-{k:02d}" for k in range(4)] + [f"store-{k:02d}" for k in range(16)]
 OPENING_STOCK = 100_000
 ROUNDS = 5
-SINGLE_CLIENTS, SINGLES_PER_CLIENT = 8, 25
-BATCH_CLIENTS, BATCHES_PER_CLIENT, BATCH_SIZE = 4, 2, 500
+SINGLE_CLIENTS, SINGLES_PER_CLIENT = 8, 8
+BATCH_CLIENTS, BATCHES_PER_CLIENT, BATCH_SIZE = 4, 1, 500
 TARGET_SQLITE_BATCH, TARGET_RATIO = 5000, 10.0
 SEEDER = Caller("bench-seed", Role.ADMIN)
 
@@ -100,7 +100,7 @@ async def _measure(url: str, logs: Path) -> dict[str, object]:
     batches: list[Throughput] = []
     load_before = load_average()
     async with server(url, logs) as [base], TimedGraphQL(base) as gql:
-        await _singles(gql, scanners, 5)  # warm-up: connections, caches, prepared statements
+        await _singles(gql, scanners, 2)  # warm-up: connections, caches, prepared statements
         await _batches(gql, scanners, 1)
         gql.take_latencies()
         single_latency: list[float] = []
