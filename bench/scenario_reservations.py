@@ -21,6 +21,7 @@ from adapters.db.engine import Database
 from bench.support import (
     ENGINES,
     EngineUnavailableError,
+    Throughput,
     TimedGraphQL,
     engine_version,
     fresh_database,
@@ -29,6 +30,7 @@ from bench.support import (
     ratio,
     seeding,
     server,
+    throughput,
     timed_gather,
 )
 from domain.access import Caller, Role
@@ -80,7 +82,7 @@ async def _measure(url: str, log_dir: Path) -> dict[str, Any]:
                              "raw": await _raw_ceilings(url)}
     keys = itertools.count()
     for count in (1, 2):
-        env = {"STOCKGRAPH_RATE_LIMIT": "0", "STOCKGRAPH_RESERVATION_SWEEP_INTERVAL": "0"}
+        env = {"STOCKGRAPH_RATE_LIMIT": "0"}
         (log_dir / f"{count}-servers").mkdir(parents=True, exist_ok=True)
         async with server(url, log_dir / f"{count}-servers", env, count) as urls:
             clients = [TimedGraphQL(u, connections=CLIENTS) for u in urls]
@@ -105,15 +107,19 @@ async def _serve_rates(clients: list[TimedGraphQL], keys: Any, raw: dict[str, An
     for pattern, pick in (("hot", lambda: HOT), ("spread", lambda: rng.choice(SPREAD))):
         for c in clients:
             c.take_latencies()
-        rates = [await _round(clients, keys, pick, PER_ROUND) for _ in range(ROUNDS)]
+        done = [await _round(clients, keys, pick, PER_ROUND) for _ in range(ROUNDS)]
+        rates = [d.per_second for d in done]
         latencies = [x for c in clients for x in c.take_latencies()]
         out[pattern] = {"per_s_median": round(median(rates), 1),
                         "per_s_rounds": [round(x, 1) for x in rates], **latency_ms(latencies),
+                        "server_cpu_us_per_reservation": round(
+                            median([d.server_cpu_us for d in done])),
                         "of_raw_ceiling": ratio(median(rates), raw[pattern]["per_s_median"])}
     return out
 
 
-async def _round(clients: list[TimedGraphQL], keys: Any, sku: Any, requests: int) -> float:
+async def _round(clients: list[TimedGraphQL], keys: Any, sku: Any, requests: int
+                 ) -> Throughput:
     """`requests` single-unit reservations from CLIENTS tasks split over the servers."""
     todo = iter(range(requests))
     kinds: Counter[str] = Counter()
@@ -123,10 +129,11 @@ async def _round(clients: list[TimedGraphQL], keys: Any, sku: Any, requests: int
             data = await gql.data(RESERVE, input=_input(next(keys), sku()))
             kinds[data["reserve"]["__typename"]] += 1
 
-    seconds = await timed_gather(*(client(clients[k % len(clients)]) for k in range(CLIENTS)))
+    done = await throughput(requests, *(client(clients[k % len(clients)])
+                                        for k in range(CLIENTS)))
     if set(kinds) != {"Reservation"}:
         raise AssertionError(f"not every reservation held: {dict(kinds)}")
-    return requests / seconds
+    return done
 
 
 async def _race(clients: list[TimedGraphQL], sku: str, keys: Any) -> dict[str, int]:
@@ -226,7 +233,8 @@ def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
                     "engine": engine, "servers": count, "skus": pattern,
                     "reservations/s": m["per_s_median"],
                     "raw ceiling/s": found["raw"][pattern]["per_s_median"],
-                    "of ceiling": m["of_raw_ceiling"], "p50 ms": m["p50_ms"],
+                    "of ceiling": m["of_raw_ceiling"],
+                    "server CPU us/res": m["server_cpu_us_per_reservation"], "p50 ms": m["p50_ms"],
                     "p99 ms": m["p99_ms"], "oversold": cell["oversell"]["oversold"],
                 })
     return rows

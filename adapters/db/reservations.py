@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
@@ -19,6 +19,7 @@ from adapters.db.engine import Database
 from adapters.db.posting import LedgerWriter, Posting
 from adapters.db.replenishment import raise_requests
 from adapters.db.rows import aware, level_from_row, location_from_row
+from adapters.db.shortfalls import at_pairs, refresh_marks
 from adapters.db.sql import insert_for, is_retryable
 from domain import reservation as rules
 from domain.access import SYSTEM_CALLER
@@ -84,7 +85,7 @@ class SqlAlchemyReservations:
             give_back = [Posting(rules.RELEASE, found.id, e) for e in rules.give_back(found)]
             writer = LedgerWriter(conn, self.db.dialect, actor, now)
             changes = await writer.post(give_back)
-            changes += await self._refresh(writer, {(x.sku, x.location_id) for x in found.lines})
+            changes += await refresh_marks(writer, {(x.sku, x.location_id) for x in found.lines})
             return found, changes
 
         return await self._transaction(work)
@@ -126,7 +127,7 @@ class SqlAlchemyReservations:
 
         async def work(conn: AsyncConnection) -> list[StockChanged]:
             writer = LedgerWriter(conn, self.db.dialect, actor, now)
-            return await self._refresh(writer, set(pairs), lock=not self.db.is_sqlite)
+            return await refresh_marks(writer, set(pairs), lock=not self.db.is_sqlite)
 
         return await self._transaction(work)
 
@@ -151,23 +152,10 @@ class SqlAlchemyReservations:
             wanted = sorted({x.location_id for x in draft.lines})
             admit({row.id: location_from_row(row) for row in await conn.execute(
                 select(t.location).where(t.location.c.id.in_(wanted)))})
-        claim = (insert_for(self.db.dialect, t.reservation).values(_reservation_row(draft))
-                 .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
-        if (await conn.execute(claim)).first() is None:
-            found = await _load(conn, r.idempotency_key == draft.idempotency_key)
-            assert found is not None, "a conflicting key is visible once its holder commits"
-            return found, []
+        stored = await self._claim(conn, draft)
+        if stored is not None:
+            return stored, []
         now = draft.created_at
-        await conn.execute(t.reservation_line.insert(), [
-            {"reservation_id": draft.id, "sku": x.sku, "location_id": x.location_id,
-             "quantity": x.quantity, "short_by": 0, "status": ACTIVE,
-             "expires_at": draft.expires_at} for x in draft.lines])
-        writer = LedgerWriter(conn, self.db.dialect, draft.actor, now)
-        # Ledger rows first, level updates last: the hot level row stays locked only briefly.
-        sequences = await writer.entries([
-            Posting(rules.RESERVE, draft.id,
-                    Effect(x.sku, x.location_id, Delta(reserved=x.quantity)))
-            for x in draft.lines])
         held, short = await _hold(conn, draft.lines, now, draft.channel)
         changes: list[StockChanged] = []
         if short:  # lapsed holds may be in the way: give them back, then try those lines again
@@ -176,12 +164,34 @@ class SqlAlchemyReservations:
             if changes:
                 again, short = await _hold(conn, short, now, draft.channel)
                 held |= again
+        writer = LedgerWriter(conn, self.db.dialect, draft.actor, now)
         if short:
             raise _Refused(await _shortage(writer, short, draft.channel))
+        # Ledger rows after the holds: a transaction queued on a hot level does not yet hold
+        # ledger_entry, so subscriptions waiting for in-flight ledger writers do not wait on it.
+        sequences = await writer.entries([
+            Posting(rules.RESERVE, draft.id,
+                    Effect(x.sku, x.location_id, Delta(reserved=x.quantity)))
+            for x in draft.lines])
         # Every held level's position fell: a replenishment request may be due (same commit).
         return draft, await raise_requests(conn, self.db.dialect, now, changes + [
             StockChanged(seq, held[(x.sku, x.location_id)], rules.RESERVE, now)
             for seq, x in zip(sequences, draft.lines, strict=True)], held.keys())
+
+    async def _claim(self, conn: AsyncConnection, draft: Reservation) -> Reservation | None:
+        """Store `draft` and its lines under its idempotency key, or answer the reservation
+        already stored under that key (a racing twin waits here until the first commits)."""
+        claim = (insert_for(self.db.dialect, t.reservation).values(_reservation_row(draft))
+                 .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
+        if (await conn.execute(claim)).first() is None:
+            found = await _load(conn, r.idempotency_key == draft.idempotency_key)
+            assert found is not None, "a conflicting key is visible once its holder commits"
+            return found
+        await conn.execute(t.reservation_line.insert(), [
+            {"reservation_id": draft.id, "sku": x.sku, "location_id": x.location_id,
+             "quantity": x.quantity, "short_by": 0, "status": ACTIVE,
+             "expires_at": draft.expires_at} for x in draft.lines])
+        return None
 
     async def _finish(self, conn: AsyncConnection, reservation_id: str,
                       status: ReservationStatus, now: datetime) -> Reservation:
@@ -206,7 +216,7 @@ class SqlAlchemyReservations:
     ) -> list[StockChanged]:
         """Give back the holds at `pairs` that are past expiresAt."""
         query = (select(ln.reservation_id).distinct()
-                 .where(ln.status == ACTIVE, ln.expires_at <= now, _at_pairs(pairs)))
+                 .where(ln.status == ACTIVE, ln.expires_at <= now, at_pairs(pairs)))
         ids = sorted((await conn.execute(query)).scalars())
         return await self._expire(conn, ids, now) if ids else []
 
@@ -232,43 +242,7 @@ class SqlAlchemyReservations:
             Posting(rules.EXPIRE, x.reservation_id,
                     Effect(x.sku, x.location_id, Delta(reserved=-x.quantity)))
             for x in sorted(lines, key=lambda x: (x.sku, x.location_id, x.reservation_id))])
-        return changes + await self._refresh(writer, {(x.sku, x.location_id) for x in lines})
-
-    async def _refresh(
-        self, writer: LedgerWriter, pairs: set[Pair], lock: bool = False
-    ) -> list[StockChanged]:
-        """Re-mark shortfalls at `pairs`; newly short holds are announced as HOLD_SHORT."""
-        levels = await writer.levels(pairs, lock=lock)
-        tight = {p for p, lv in levels.items() if lv.reserved > lv.sellable}
-        conn = writer.conn
-        if pairs - tight:
-            await conn.execute(t.reservation_line.update()
-                               .where(ln.status == ACTIVE, ln.short_by > 0,
-                                      _at_pairs(sorted(pairs - tight)))
-                               .values(short_by=0))
-        if not tight:
-            return []
-        lines = (await conn.execute(
-            select(ln.id, ln.reservation_id, ln.sku, ln.location_id, ln.quantity, ln.short_by)
-            .where(ln.status == ACTIVE, ln.expires_at > writer.now, _at_pairs(sorted(tight)))
-            .order_by(ln.id.desc()))).all()
-        marks: dict[int, int] = {}
-        for pair in sorted(tight):
-            here = [x for x in lines if (x.sku, x.location_id) == pair]
-            marks |= rules.shortfalls(levels[pair].sellable,
-                                      [rules.Hold(x.id, x.quantity) for x in here])
-        changed = [x for x in lines if marks[x.id] != x.short_by]
-        if changed:
-            await conn.execute(
-                t.reservation_line.update().where(ln.id == bindparam("k_id"))
-                .values(short_by=bindparam("v_short")),
-                [{"k_id": x.id, "v_short": marks[x.id]} for x in changed])
-        newly = [x for x in changed if marks[x.id] > x.short_by]
-        postings = [Posting(rules.HOLD_SHORT, x.reservation_id,
-                            Effect(x.sku, x.location_id, Delta())) for x in newly]
-        sequences = await writer.entries(postings)
-        return [StockChanged(seq, levels[(p.effect.sku, p.effect.location_id)], rules.HOLD_SHORT,
-                             writer.now) for seq, p in zip(sequences, postings, strict=True)]
+        return changes + await refresh_marks(writer, {(x.sku, x.location_id) for x in lines})
 
 
 async def _hold(
@@ -286,13 +260,6 @@ async def _hold(
         else:
             held[(x.sku, x.location_id)] = level_from_row(row)
     return held, short
-
-
-def _at_pairs(pairs: Sequence[Pair]) -> ColumnElement[bool]:
-    """Lines at any of `pairs`, in a form both engines answer from the line index."""
-    if not pairs:
-        return false()
-    return or_(*[and_(ln.sku == sku, ln.location_id == loc) for sku, loc in pairs])
 
 
 async def _shortage(writer: LedgerWriter, short: Sequence[ReservationLine],
