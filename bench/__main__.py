@@ -21,29 +21,41 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PREFIX = "scenario_"
 
 
-def discover() -> dict[str, ModuleType]:
-    """Every bench/scenario_*.py module, by its NAME (and by its file's suffix)."""
-    found: dict[str, ModuleType] = {}
-    for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda i: i.name):
-        if info.name.startswith(PREFIX):
-            module = importlib.import_module(f"bench.{info.name}")
-            found[str(getattr(module, "NAME", info.name.removeprefix(PREFIX)))] = module
-    return found
+def scenario_files() -> list[str]:
+    """The suffixes of every bench/scenario_*.py module."""
+    return sorted(i.name.removeprefix(PREFIX) for i in pkgutil.iter_modules(bench.__path__)
+                  if i.name.startswith(PREFIX))
 
 
-def select(found: dict[str, ModuleType], wanted: Sequence[str]) -> list[tuple[str, ModuleType]]:
+def load(suffix: str) -> ModuleType | None:
+    """Import one scenario; a scenario that does not import is reported, not fatal to others."""
+    try:
+        return importlib.import_module(f"bench.{PREFIX}{suffix}")
+    except Exception:
+        traceback.print_exc()
+        print(f"== scenario_{suffix}.py does not import", flush=True)
+        return None
+
+
+def select(wanted: Sequence[str]) -> tuple[list[tuple[str, ModuleType]], bool]:
+    """The scenarios to run (by NAME or file suffix; all when none is named), and whether
+    every one that was needed imported."""
+    files = scenario_files()
+    suffixes = files if not wanted or any(w not in files for w in wanted) else list(wanted)
+    loaded = {s: load(s) for s in suffixes}
+    modules = {str(getattr(m, "NAME", s)): m for s, m in loaded.items() if m is not None}
+    by_file = {s: (str(getattr(m, "NAME", s)), m) for s, m in loaded.items() if m is not None}
     if not wanted:
-        return list(found.items())
-    by_file = {m.__name__.removeprefix(f"bench.{PREFIX}"): (n, m) for n, m in found.items()}
+        return list(modules.items()), None not in loaded.values()
     chosen = []
     for name in wanted:
-        if name in found:
-            chosen.append((name, found[name]))
-        elif name in by_file:
+        if name in by_file:
             chosen.append(by_file[name])
+        elif name in modules:
+            chosen.append((name, modules[name]))
         else:
-            raise SystemExit(f"no scenario {name!r}; known: {', '.join(sorted(found)) or 'none'}")
-    return chosen
+            raise SystemExit(f"no scenario {name!r}; known: {', '.join(sorted(modules))}")
+    return chosen, True
 
 
 def run_one(name: str, module: ModuleType, command: str) -> bool:
@@ -85,11 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     args = parser.parse_args(argv)
-    chosen = select(discover(), args.scenarios)
+    chosen, imported = select(args.scenarios)
     RESULTS.mkdir(parents=True, exist_ok=True)
     command = bench_command(args.scenarios)
     ok = [run_one(name, module, command) for name, module in chosen]
-    return 0 if all(ok) else 1
+    return 0 if imported and all(ok) else 1
 
 
 if __name__ == "__main__":
