@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,7 +55,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     delivering(courier, settings.webhook_poll_seconds):
                 app.state.fanout = fanout
                 app.state.hub = fanout.changes  # the resolvers' ChangeStream
-                yield
+                # What start-up built (schema, modules, engines) lives as long as the process:
+                # out of the collector's reach, a full collection no longer walks it, which
+                # takes the collector's pauses out of wide reads' p99 (docs/benchmarks.md).
+                gc.collect()
+                gc.freeze()
+                try:
+                    yield
+                finally:
+                    gc.unfreeze()
         finally:
             await db.dispose()
 
