@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ RESERVE = """mutation($input: ReserveInput!) { reserve(input: $input) { __typena
   ... on InvalidInput { message field } } }"""
 LEVEL = "query($sku: ID!, $loc: ID!) { stockLevel(sku: $sku, locationId: $loc) { reserved atp } }"
 CLIENT_TASKS = 50
+RETRIES = 3
 PAIRS = [("SKU-A", "wh-1"), ("SKU-A", "store-1"), ("SKU-B", "wh-1"), ("SKU-B", "store-1")]
 
 
@@ -48,10 +50,10 @@ async def seeded(db_url: str, *stock: tuple[str, str, int]) -> AsyncIterator[Ser
 
 
 @asynccontextmanager
-async def two_servers(db_url: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+async def two_servers(db_url: str, log_dir: Path) -> AsyncIterator[list[httpx.AsyncClient]]:
     env = {"DATABASE_URL": db_url, "BROADCAST_URL": "memory://", "STOCKGRAPH_RATE_LIMIT": "0"}
     limits = httpx.Limits(max_connections=CLIENT_TASKS // 2)
-    async with running_servers(env, count=2) as urls:
+    async with running_servers(env, count=2, log_dir=log_dir) as urls:
         clients = [httpx.AsyncClient(base_url=u, timeout=120, limits=limits) for u in urls]
         try:
             yield clients
@@ -62,14 +64,22 @@ async def two_servers(db_url: str) -> AsyncIterator[list[httpx.AsyncClient]]:
 
 async def race(clients: list[httpx.AsyncClient], inputs: list[dict[str, Any]]
                ) -> list[dict[str, Any]]:
-    """Every input sent once, by CLIENT_TASKS tasks split over the servers; answers in order."""
+    """Every input sent by CLIENT_TASKS tasks split over the servers; answers in order. Like a
+    real client, a request whose answer was lost (connection dropped, timeout) is sent again
+    with its idempotency key: the first answer that arrives is the request's answer."""
     answers: list[dict[str, Any]] = [{} for _ in inputs]
     todo: Iterator[int] = iter(range(len(inputs)))
 
     async def client_task(http: httpx.AsyncClient) -> None:
         for i in todo:
-            response = await http.post("/graphql", json={"query": RESERVE,
-                                                         "variables": {"input": inputs[i]}})
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    response = await http.post(
+                        "/graphql", json={"query": RESERVE, "variables": {"input": inputs[i]}})
+                    break
+                except httpx.TransportError:
+                    if attempt == RETRIES:
+                        raise
             assert response.status_code == 200, response.text
             body = response.json()
             assert "errors" not in body, body["errors"]
@@ -87,7 +97,7 @@ async def level(http: httpx.AsyncClient, sku: str, loc: str) -> dict[str, int]:
 
 
 async def test_thousand_single_unit_reservations_for_hundred_units_hold_exactly_hundred(
-    db_url: str
+    db_url: str, tmp_path: Path
 ) -> None:
     # Given 100 units of SKU-A at wh-1, and two servers on the one database
     async with seeded(db_url, ("SKU-A", "wh-1", 100)):
@@ -95,7 +105,7 @@ async def test_thousand_single_unit_reservations_for_hundred_units_hold_exactly_
     inputs = [{"idempotencyKey": f"race-{i}", "orderRef": f"order-{i}",
                "lines": [{"sku": "SKU-A", "locationId": "wh-1", "quantity": 1}]}
               for i in range(1000)]
-    async with two_servers(db_url) as clients:
+    async with two_servers(db_url, tmp_path) as clients:
         # When 1,000 single-unit reservations race over real HTTP
         answers = await race(clients, inputs)
         # Then exactly 100 hold, 900 are told there is no stock left, and ATP is 0
@@ -109,7 +119,7 @@ async def test_thousand_single_unit_reservations_for_hundred_units_hold_exactly_
 
 
 async def test_multi_line_reservations_racing_on_overlapping_levels_are_all_or_nothing(
-    db_url: str
+    db_url: str, tmp_path: Path
 ) -> None:
     # Given 40 units at each of four levels, less than the racing carts ask for
     async with seeded(db_url, *((sku, loc, 40) for sku, loc in PAIRS)):
@@ -119,7 +129,7 @@ async def test_multi_line_reservations_racing_on_overlapping_levels_are_all_or_n
     inputs = [{"idempotencyKey": f"cart-{i}", "lines": [
         {"sku": sku, "locationId": loc, "quantity": 1} for sku, loc in cart]}
         for i, cart in enumerate(carts)]
-    async with two_servers(db_url) as clients:
+    async with two_servers(db_url, tmp_path) as clients:
         # When 200 multi-line reservations race on both servers
         answers = await race(clients, inputs)
         # Then each is held whole or not at all, and every level holds what the held carts took
