@@ -1,0 +1,194 @@
+"""Availability of one SKU across 1,200 locations, 100 of them dropship vendors pulled from
+the vendor simulator over loopback: p50/p99 of the request time on a real server, first with
+every level fresh, then with one vendor's level stale and that vendor hanging (the answer
+must come within the vendor's 300 ms deadline, the source marked)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from app.vendor_sim import SimVendor, VendorSim
+from bench.support import (
+    ENGINES,
+    EngineUnavailableError,
+    TimedGraphQL,
+    engine_version,
+    fresh_database,
+    latency_ms,
+    log_dir,
+    seeding,
+    server,
+)
+from domain.access import OPEN_CALLER, Caller, Role
+from domain.location import LocationKind
+from domain.movement import Movement, MovementType
+from domain.source import SourceMode, VendorSource
+from resolvers.context import Context, RequestLoaders, Services
+from resolvers.schema import build_schema
+from services import catalog, sources
+from services.movements import record_movements
+from tests.support.vendor_sim import running_vendor_sim
+
+NAME = "sources"
+SKU = "BENCH-SOURCED"
+RECORDED, VENDORS = 1100, 100
+CLIENTS, PER_CLIENT = 1, 300  # one request at a time: the latency is the server time
+HANG = 120.0
+TARGET_FRESH_P99_MS, TARGET_HANG_P99_MS = 15.0, 350.0
+SEEDER = Caller("bench-seed", Role.ADMIN)
+QUERY = f'{{ availability(sku: "{SKU}") {{ atp sources {{ location {{ id }} fresh error }} }} }}'
+SET_SOURCE = """mutation($i: VendorSourceInput!) { setVendorSource(input: $i) { maxAgeSeconds } }"""
+
+
+def vendor_ids() -> list[str]:
+    return [f"vendor-{k:03d}" for k in range(VENDORS)]
+
+
+async def run(out_dir: Path) -> dict[str, object]:
+    sims = [SimVendor(v, token=f"{v}-token", levels={SKU: 3 + k % 7})
+            for k, v in enumerate(vendor_ids())]
+    engines: dict[str, Any] = {}
+    async with running_vendor_sim(sims) as (sim, sim_url):
+        for engine in ENGINES:
+            for v in sim.vendors.values():
+                v.mode, v.delay = "ok", 0.0
+            try:
+                async with fresh_database(engine) as url:
+                    engines[engine] = await _measure(url, sim, sim_url, log_dir(NAME, engine))
+            except EngineUnavailableError as exc:
+                print(f"   {engine}: skipped ({exc})", flush=True)
+                engines[engine] = {"skipped": str(exc)}
+    return {
+        "workload": {"locations": RECORDED + VENDORS, "pull_vendors": VENDORS, "skus": 1,
+                     "clients": CLIENTS, "requests_per_client": PER_CLIENT,
+                     "vendor_deadline_ms": 300, "hang_seconds": HANG, "servers": 1},
+        "engines": engines,
+        "targets": {"fresh_p99_ms_max": TARGET_FRESH_P99_MS,
+                    "hanging_p99_ms_max": TARGET_HANG_P99_MS, "met": _met(engines)},
+        "table": _table(engines),
+    }
+
+
+async def _measure(url: str, sim: VendorSim, sim_url: str, logs: Path) -> dict[str, object]:
+    async with seeding(url) as services:
+        await _seed(services, sim_url)
+        await services.sources.aclose()
+    version = await engine_version(url)
+    env = {"STOCKGRAPH_VENDOR_POLLER": "false"}  # levels are as fresh as seeding left them
+    async with server(url, logs, env) as [base], TimedGraphQL(base) as gql:
+        await _requests(gql, 1, 20)  # warm-up
+        gql.take_latencies()
+        fresh_marks = await _requests(gql, CLIENTS, PER_CLIENT)
+        fresh = {**latency_ms(gql.take_latencies()), "marked": fresh_marks}
+        hung = sim.vendors["vendor-000"]
+        hung.mode, hung.delay = "slow", HANG
+        await gql.data(SET_SOURCE, i=_source_input(sim_url, "vendor-000", max_age_seconds=0.5))
+        await _until_marked(gql, "vendor-000")
+        gql.take_latencies()
+        hanging_marks = await _requests(gql, CLIENTS, PER_CLIENT)
+        took = gql.take_latencies()
+        hanging = {**latency_ms(took), "marked": hanging_marks,
+                   "waited_for_deadline": sum(1 for t in took if t >= 0.25)}
+        hung.mode, hung.delay = "ok", 0.0  # back to fresh for the in-process measure
+        await gql.data(SET_SOURCE, i=_source_input(sim_url, "vendor-000", max_age_seconds=3600))
+    cpu = await _cpu_per_request(url)
+    print(f"   {version}: fresh p99 {fresh['p99_ms']} ms, hanging p99 {hanging['p99_ms']} ms "
+          f"(max {hanging['max_ms']}); in-process CPU p50 {cpu['p50_ms']} ms", flush=True)
+    return {"version": version, "fresh": fresh, "hanging": hanging,
+            "in_process_cpu_fresh": cpu, "load_average": os.getloadavg()}
+
+
+async def _cpu_per_request(url: str, count: int = 100) -> dict[str, float]:
+    """The same query executed in-process (no HTTP), as CPU seconds of this process: what a
+    request costs the server, less what a loaded machine adds by making it wait."""
+    schema = build_schema()
+    async with seeding(url) as services:
+        gc.collect()
+        gc.freeze()  # as the server does once started
+        spent: list[float] = []
+        for n in range(count + 10):
+            started = time.process_time()
+            result = await schema.execute(
+                QUERY, context_value=Context(services, OPEN_CALLER, RequestLoaders(services)))
+            if n >= 10:  # the first ones warm caches
+                spent.append(time.process_time() - started)
+            assert not result.errors, result.errors
+        gc.unfreeze()
+        await services.sources.aclose()
+    return latency_ms(spent)
+
+
+async def _requests(gql: TimedGraphQL, clients: int, per_client: int) -> dict[str, int]:
+    """Run the queries; how often a vendor came back marked, by error."""
+    marks: dict[str, int] = {}
+
+    async def client() -> None:
+        for _ in range(per_client):
+            found = (await gql.data(QUERY))["availability"]
+            for s in found["sources"]:
+                if not s["fresh"] or s["error"]:
+                    marks[str(s["error"])] = marks.get(str(s["error"]), 0) + 1
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return marks
+
+
+async def _until_marked(gql: TimedGraphQL, vendor: str, within: float = 30.0) -> None:
+    async with asyncio.timeout(within):
+        while True:
+            found = (await gql.data(QUERY))["availability"]["sources"]
+            if any(s["location"]["id"] == vendor and s["error"] for s in found):
+                return
+
+
+def _source_input(sim_url: str, vendor: str, max_age_seconds: float) -> dict[str, Any]:
+    return {"locationId": vendor, "mode": "PULL", "baseUrl": f"{sim_url}/{vendor}",
+            "authHeader": "X-Api-Key", "authValue": f"{vendor}-token",
+            "maxAgeSeconds": max_age_seconds, "deadlineMs": 300}
+
+
+async def _seed(services: Services, sim_url: str) -> None:
+    now = datetime.now(UTC)
+    recorded = [f"wh-{k:02d}" for k in range(50)] + [f"store-{k:04d}" for k in range(1050)]
+    for loc in recorded:
+        kind = LocationKind.WAREHOUSE if loc.startswith("wh-") else LocationKind.STORE
+        await catalog.upsert_location(services.catalog, services.reader, catalog.LocationChange(
+            loc, f"Bench {loc}", kind, 52.0, 13.0, pickup_enabled=True, ship_enabled=True), now)
+    for v in vendor_ids():
+        await catalog.upsert_location(services.catalog, services.reader, catalog.LocationChange(
+            v, f"Bench {v}", LocationKind.DROPSHIP_VENDOR, 48.0, 11.0, ship_enabled=True), now)
+    await catalog.upsert_sku(services.catalog, SKU, "Bench sourced product", None, now)
+    opening = [Movement(f"open-{loc}", MovementType.RECEIVE, SKU, loc, 10) for loc in recorded]
+    for start in range(0, len(opening), 500):
+        await record_movements(services.ledger, services.publisher, opening[start:start + 500],
+                               SEEDER, now, services.limits)
+    base = VendorSource("", SourceMode.PULL, auth_header="X-Api-Key",
+                        max_age=timedelta(hours=1), deadline=timedelta(milliseconds=300))
+    for v in vendor_ids():
+        source = replace(base, location_id=v, base_url=f"{sim_url}/{v}", auth_value=f"{v}-token")
+        await sources.set_vendor_source(services.sources.deps, source, now)
+        await services.sources.poll(source)
+
+
+def _measured(engines: dict[str, Any]) -> dict[str, Any]:
+    return {e: r for e, r in engines.items() if "fresh" in r}
+
+
+def _met(engines: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    return {e: {"fresh": r["fresh"]["p99_ms"] < TARGET_FRESH_P99_MS,
+                "hanging": r["hanging"]["p99_ms"] < TARGET_HANG_P99_MS}
+            for e, r in _measured(engines).items()}
+
+
+def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
+    return [{"engine": e, "phase": phase, "p50 ms": r[phase]["p50_ms"],
+             "p99 ms": r[phase]["p99_ms"], "max ms": r[phase]["max_ms"],
+             "requests": r[phase]["requests"], "vendor marked": r[phase]["marked"]}
+            for e, r in _measured(engines).items() for phase in ("fresh", "hanging")]
