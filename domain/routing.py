@@ -142,8 +142,11 @@ def sources(
         loc = c.location
         if loc.latitude is None or loc.longitude is None or not sells_on(loc, channel):
             continue
-        available = {lv.sku: lv.atp_for(channel) for lv in c.levels
-                     if sellable_now(lv, loc, now, freshness) and lv.atp_for(channel) > 0}
+        available = {}
+        for lv in c.levels:
+            units = lv.atp_for(channel)
+            if units > 0 and sellable_now(lv, loc, now, freshness):
+                available[lv.sku] = units
         if available:
             distance = haversine_km(origin, GeoPoint(loc.latitude, loc.longitude))
             found.append(Source(loc, distance, available, c.policy))

@@ -23,7 +23,7 @@ from domain.geo import check_point
 from domain.ports import ChangePublisher, StockReader
 from domain.reservation import Reservation, ReservationLimits, Shortage
 from domain.route_hold import CapacityReached, RouteRequest
-from services.routing import RoutingLimits, RoutingStore, check_skus, plan
+from services.routing import RoutingLimits, RoutingStore, plan
 
 
 class RouteHolds(Protocol):
@@ -44,13 +44,12 @@ async def reserve_route(
     origin = check_point(request.ship_to.latitude, request.ship_to.longitude, "shipTo")
     reservations.new_reservation(rules.envelope(request), "check", caller.name, now,
                                  reservation_limits)
-    await check_skus(reader, request.lines)
     found = await holds.by_key(request.idempotency_key)
     if found is not None:
         return rules.check_replay(found, request)
     refusal: Shortage | None = None
     for _ in range(limits.replan_attempts):
-        planned = await plan(store, request.lines, origin, request.channel, now, limits)
+        planned = await plan(store, reader, request.lines, origin, request.channel, now, limits)
         short = rules.uncovered(request, planned)
         if short is not None:
             return short

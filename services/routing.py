@@ -71,9 +71,9 @@ async def pickup_options(
     if not 1 <= limit <= limits.max_pickup_options:
         raise InvalidInputError(
             f"limit must be between 1 and {limits.max_pickup_options}", field="limit")
-    await check_skus(reader, lines)
     network = await store.pickup_network(
         [ln.sku for ln in lines], channel, bounding_box(origin, radius), now)
+    await check_skus(reader, lines, network)
     found = routing.sources(network.candidates, origin, channel, now, network.freshness)
     return routing.pickup_options(lines, found, radius, limit)
 
@@ -84,24 +84,30 @@ async def route_order(
 ) -> FulfilmentPlan:
     routing.check_lines(lines, limits.max_lines)
     origin = check_point(ship_to.latitude, ship_to.longitude, "shipTo")
-    await check_skus(reader, lines)
-    return await plan(store, lines, origin, channel, now, limits)
+    return await plan(store, reader, lines, origin, channel, now, limits)
 
 
 async def plan(
-    store: RoutingStore, lines: Sequence[OrderLine], origin: GeoPoint, channel: Channel,
-    now: datetime, limits: RoutingLimits,
+    store: RoutingStore, reader: StockReader, lines: Sequence[OrderLine], origin: GeoPoint,
+    channel: Channel, now: datetime, limits: RoutingLimits,
 ) -> FulfilmentPlan:
-    """A plan from levels read now; input already checked."""
+    """A plan from levels read now; lines and origin already checked, SKUs checked here."""
     network = await store.shipping_network([ln.sku for ln in lines], channel, now)
+    await check_skus(reader, lines, network)
     found = routing.sources(network.candidates, origin, channel, now, network.freshness)
     shippers = routing.shipping_sources(network.candidates, found)
     return routing.plan_route(lines, shippers, limits.exact_max_lines, limits.node_budget)
 
 
-async def check_skus(reader: StockReader, lines: Sequence[OrderLine]) -> None:
-    known = await reader.known_skus({ln.sku for ln in lines})
-    unknown = [(n, ln.sku) for n, ln in enumerate(lines) if ln.sku not in known]
+async def check_skus(
+    reader: StockReader, lines: Sequence[OrderLine], network: Network | None = None
+) -> None:
+    """Unknown SKUs are bad input. A SKU the network read holds levels of is known: only the
+    others are looked up (usually none, so no statement)."""
+    stocked = {lv.sku for c in network.candidates for lv in c.levels} if network else set()
+    unsure = {ln.sku for ln in lines} - stocked
+    known = await reader.known_skus(unsure) if unsure else set()
+    unknown = [(n, ln.sku) for n, ln in enumerate(lines) if ln.sku not in known | stocked]
     if unknown:
         raise InvalidInputError(
             f"unknown sku: {', '.join(sku for _, sku in unknown)}",

@@ -264,11 +264,17 @@ async def test_a_plan_reads_the_network_in_two_statements_whatever_its_size(
 ) -> None:
     for id, *_ in NETWORK:
         await stock(net, id, SKU_A=3, SKU_B=3, SKU_C=3)
-    lines = [OrderLine(s, 2) for s in SKUS]
+    lines = [OrderLine(s, 2) for s in SKUS[:3]]
     with counted_selects(database) as seen:
         plan = await routing.route_order(net.routing, net.reader, lines, GeoPoint(52.5, 13.4),
                                          Channel.ONLINE, NOW, net.routing_limits)
         await routing.pickup_options(net.routing, net.reader, lines, GeoPoint(52.5, 13.4), 50,
                                      10, Channel.ONLINE, NOW, net.routing_limits)
-    assert len(plan.shipments) == 1 and plan.unfulfilled == (OrderLine("SKU-D", 2),)
-    assert len(seen) == 4  # per request: known SKUs, then candidates with their levels
+    assert len(plan.shipments) == 1 and plan.unfulfilled == ()
+    assert len(seen) == 4  # per request: the levels, then their locations once each
+    with counted_selects(database) as seen:
+        plan = await routing.route_order(net.routing, net.reader, [OrderLine("SKU-D", 1)],
+                                         GeoPoint(52.5, 13.4), Channel.ONLINE, NOW,
+                                         net.routing_limits)
+    assert plan.unfulfilled == (OrderLine("SKU-D", 1),)
+    assert len(seen) == 3  # a SKU stocked nowhere: one more, to tell it from an unknown one
