@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 run: export STOCKGRAPH_API_KEYS_FILE ?= deploy/demo-keys.toml
 # The vendor simulator (docs/sources.md): vendor-nordic is pulled from it, vendor-alpen pushes.
 run: export STOCKGRAPH_DEMO_VENDOR_URL ?= http://$(HOST):$(VENDOR_PORT)
-run: export STOCKGRAPH_VENDOR_SIM_PUSH_KEY ?= demo-admin-Pe6tJw9F
+run: export STOCKGRAPH_VENDOR_SIM_PUSH_KEY ?= demo-vendor-Zm5bQ1xR
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/stockgraph migrate
