@@ -48,7 +48,10 @@ class StockLevel:
         return atp(self.on_hand, self.reserved, self.safety_stock, self.unsellable)
 
     def safety_for(self, channel: Channel) -> int:
-        return next((q for ch, q in self.channel_safety if ch is channel), self.safety_stock)
+        for ch, quantity in self.channel_safety:
+            if ch is channel:
+                return quantity
+        return self.safety_stock
 
     def atp_for(self, channel: Channel) -> int:
         """ATP on `channel`: the one rule, with that channel's safety stock."""
