@@ -18,6 +18,7 @@ from resolvers.reservation import ReservationMutation, ReservationQuery
 from resolvers.routing import RoutingMutation, RoutingQuery
 from resolvers.sources import SourcesMutation, SourcesQuery
 from resolvers.subscription import Subscription
+from resolvers.validation_cache import ValidationByText
 from schema.types import InvalidInput, Location, Product
 
 FEDERATION_VERSION: Final = "2.7"
@@ -43,7 +44,9 @@ def build_schema(
         types=list(EXTRA_TYPES),
         federation_version=FEDERATION_VERSION,
         # Anything that is not a GraphQLError is a bug: log it, show the client no internals.
-        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions, NulGuard],
+        # ValidationByText last: it answers validation only where no guard refused.
+        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions, NulGuard,
+                    ValidationByText],
     )
 
 
