@@ -1,10 +1,11 @@
 """The statements routing reads candidates with: built once, executed with parameters.
 
-Two narrow statements per request (per 1,000 SKUs): the levels (with the channel's safety
-stock, lapsed holds and when a source reported them), then the locations holding them, once
-each (with policy, today's shipments and source terms). A single wide join repeated every
-location column on every level row, and decoding those rows cost more than the database's
-work; building the statements per request cost several ms of SQLAlchemy expression work.
+Two narrow statements per request (per 1,000 SKUs or locations): the levels (with the
+channel's safety stock, lapsed holds and when a source reported them), then the locations they
+were found at, once each, by id (with policy, today's shipments and source terms). A single
+wide join repeated every location column on every level row, and decoding those rows cost more
+than the database's work; building the statements per request cost several ms of SQLAlchemy
+expression work.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _levels(where: ColumnElement[bool]) -> Select[Any]:
 
 
 def _locations(where: ColumnElement[bool]) -> Select[Any]:
-    holding = select(s.location_id).where(s.sku.in_(_SKUS), s.on_hand > s.unsellable)
+    """The locations the levels were found at (their ids), so the cost follows them."""
     return (
         select(loc.id, loc.name, loc.kind, loc.latitude, loc.longitude, loc.pickup_enabled,
                loc.ship_enabled, loc.active, p.daily_shipment_capacity, p.priority, p.handling_cost,
@@ -79,7 +80,7 @@ def _locations(where: ColumnElement[bool]) -> Select[Any]:
         .outerjoin(t.shipment_count, and_(
             n.location_id == loc.id, n.day == bindparam("day", type_=Date)))
         .outerjoin(t.vendor_source, vs.location_id == loc.id)
-        .where(loc.id.in_(holding), loc.active, where)
+        .where(loc.id.in_(bindparam("ids", expanding=True)), loc.active, where)
     )
 
 
@@ -112,8 +113,7 @@ async def read_network(
     reported: dict[Pair, datetime] = {}
     places: dict[str, Sequence[Any]] = {}
     for part in chunks(sorted(set(skus))):
-        params = {"skus": list(part), "now": now, "channel": channel.value,
-                  "day": utc_day(now), **(extra or {})}
+        params = {"skus": list(part), "now": now, "channel": channel.value, **(extra or {})}
         for (sku, location_id, on_hand, reserved, safety, inbound, unsellable, updated_at,
              own_safety, as_of, lapsed) in await conn.execute(reads.levels, params):
             # As every level read: holds past expiresAt are not reserved any more.
@@ -123,6 +123,8 @@ async def read_network(
             levels.setdefault(location_id, []).append(level)
             if as_of is not None:
                 reported[(sku, location_id)] = aware(as_of)
+    for ids in chunks(sorted(levels)):
+        params = {"ids": list(ids), "day": utc_day(now), **(extra or {})}
         for r in await conn.execute(reads.locations, params):
             places[r[0]] = r
     return _network(levels, reported, places)
