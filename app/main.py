@@ -16,6 +16,7 @@ from adapters.db.migrate import migrate
 from app.auth import AccessMiddleware, build_gate, schema_extensions
 from app.container import build_database, build_services
 from app.fanout.debug import subscriptions_debug
+from app.fanout.direct import RawSendMiddleware
 from app.fanout.runtime import build_broadcast, connected, serving
 from app.graphql_view import StockgraphGraphQL
 from app.health import healthz, readyz
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/debug/subscriptions", subscriptions_debug),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(AccessMiddleware, gate=gate)])
+                    middleware=[Middleware(RawSendMiddleware),
+                                Middleware(AccessMiddleware, gate=gate)])
     app.state.gate = gate
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -41,13 +42,19 @@ class Services:
 
 
 class RequestLoaders:
-    """Built once per request so that batching and caching never leak between callers."""
+    """Built once per request so that batching and caching never leak between callers.
+    Each loader is made on first use: an idle WebSocket connection holds none."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self.availability: DataLoader[tuple[str, Channel], NetworkAvailability] = DataLoader(
-            self._load_availability)
-        self.location_by_id: DataLoader[str, Location | None] = DataLoader(self._load_locations)
+
+    @cached_property
+    def availability(self) -> DataLoader[tuple[str, Channel], NetworkAvailability]:
+        return DataLoader(self._load_availability)
+
+    @cached_property
+    def location_by_id(self) -> DataLoader[str, Location | None]:
+        return DataLoader(self._load_locations)
 
     async def _load_availability(
         self, keys: Sequence[tuple[str, Channel]]

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+from app.fanout.direct import DirectWriter
 from app.fanout.group import Wire
 from app.fanout.outbox import Outbox
 
@@ -22,14 +23,14 @@ class Connections:
     def connect(
         self, send: Callable[[str], Coroutine[Any, Any, None]],
         close: Callable[[int, str], Coroutine[Any, Any, None]], wire: Wire,
-        on_gone: Callable[[Outbox], None],
+        on_gone: Callable[[Outbox], None], direct: DirectWriter | None = None,
     ) -> Outbox:
         def gone(outbox: Outbox) -> None:
             if outbox.cut_off:
                 self.cut_off += 1
             on_gone(outbox)
 
-        outbox = Outbox(send, close, self.send_queue, wire.ping, gone)
+        outbox = Outbox(send, close, self.send_queue, wire.ping, gone, direct)
         self.outboxes.add(outbox)
         return outbox
 

@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 from graphql.execution import Executor, execute_subscription_event
 
+from app.fanout.direct import text_frame
 from app.fanout.outbox import Outbox
 from services.changes import Topic
 
@@ -92,17 +93,21 @@ class Group:
     def publish(self, root: object, sequence: int = 0) -> None:
         """Send `root` (the event, as the subscription field returns it) to every member
         that has not had `sequence` yet. The selection runs once, whatever the member count."""
-        text: str | None = None
+        payload: str | None = None
+        frames: dict[str, bytes] = {}  # most members share an operation id, hence a frame
         for member in list(self.members):
             if sequence and sequence <= member.floor:
                 continue
             if member.queue is not None:
                 self._offer(member, root)
                 continue
-            if text is None:
-                text = self.render(root)
+            if payload is None:
+                payload = self.render(root)
+            frame = frames.get(member.prefix)
+            if frame is None:
+                frame = frames[member.prefix] = text_frame(member.prefix + payload + "}")
             assert member.outbox is not None
-            member.outbox.put(member.prefix + text + "}")
+            member.outbox.put_frame(member.prefix + payload + "}", frame)
 
     def send_to(self, member: Member, root: object) -> None:
         """One member only (its replay or its first value)."""

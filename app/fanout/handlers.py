@@ -6,6 +6,7 @@ mutations over the socket, malformed messages and their close codes) is Strawber
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from graphql import GraphQLError
@@ -23,12 +24,15 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage, StopMessage
 
+from app.fanout.direct import DirectWriter
 from app.fanout.group import LEGACY_WS, TRANSPORT_WS, Member, Wire
 from app.fanout.outbox import SLOW_CONSUMER, SLOW_CONSUMER_CLOSE, Outbox
 from app.fanout.runtime import Fanout
 from domain.errors import DomainError
 from resolvers.context import Context
 from resolvers.errors import user_error
+
+log = logging.getLogger("stockgraph.fanout")
 
 
 class _Streams:
@@ -45,7 +49,8 @@ class _Streams:
         if self.outbox is None:
             ws = self.websocket.ws
             self.outbox = self.fanout.connections.connect(
-                ws.send_text, self.websocket.close, self.wire, self._gone)
+                ws.send_text, self.websocket.close, self.wire, self._gone,
+                DirectWriter.of(ws.scope))
 
     async def start(self, op_id: str, message: dict[str, Any], context: Context) -> bool:
         """False: not ours, Strawberry's handler takes it."""
@@ -61,6 +66,12 @@ class _Streams:
             after = await self.fanout.check(request)
         except DomainError as exc:
             self.outbox.put(self.wire.error(op_id, [user_error(exc)]))
+            return True
+        except Exception:  # e.g. the database busy: this operation fails, not the socket
+            log.exception("could not start subscription %r", op_id)
+            self.outbox.put(self.wire.error(op_id, [GraphQLError(
+                "could not start this subscription now; retry", extensions={
+                    "code": "UNAVAILABLE"})]))
             return True
         member = Member(op_id, request.topic, floor=after or 0, outbox=self.outbox,
                         wire=self.wire, on_end=self._forget)
@@ -106,6 +117,9 @@ class FanoutTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
+        # Strawberry keeps the cancelled timeout task (with its traceback and frames) for the
+        # connection's life: about 1 KiB per idle subscriber.
+        self.connection_init_timeout_task = None
         if self.connection_acknowledged:
             self.streams.open()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,7 @@ class Hub:
         self._pending: dict[int, ChangeRef] = {}
         self._seen_latest = 0
         self.counts = {"delivered": 0, "holes": 0, "catch_ups": 0, "replays": 0}
+        self.last_delivery: dict[str, float] = {}
 
     # -- what the handlers call ------------------------------------------------------------
 
@@ -184,8 +186,15 @@ class Hub:
         routed = [(c, gs) for c in changes if (gs := self._interested(c))]
         if not routed:
             return
+        started = time.perf_counter()
         snapshot = await self.reader.snapshot(
             {(c.sku, g.topic.channel) for c, gs in routed for g in gs})
+        read = time.perf_counter()
+        self._fan_out(routed, snapshot)
+        self.last_delivery = {"changes": len(routed), "read_ms": round((read - started) * 1e3, 2),
+                              "fan_out_ms": round((time.perf_counter() - read) * 1e3, 2)}
+
+    def _fan_out(self, routed: list[tuple[ChangeRef, list[Group]]], snapshot: Snapshot) -> None:
         latest: dict[Group, int] = {}
         for change, groups in routed:
             events: dict[Channel, AvailabilityEvent | None] = {}

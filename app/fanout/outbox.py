@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
+from app.fanout.direct import DirectWriter
+
 log = logging.getLogger("stockgraph.fanout")
 
 SLOW_CONSUMER_CLOSE = 4400  # graphql-transport-ws has no code of its own for this
@@ -63,14 +65,15 @@ class Outbox:
     def __init__(
         self, send: Callable[[str], Coroutine[Any, Any, None]],
         close: Callable[[int, str], Awaitable[None]], limit: int, ping: str,
-        on_gone: Callable[[Outbox], None],
+        on_gone: Callable[[Outbox], None], direct: DirectWriter | None = None,
     ) -> None:
+        self.direct = direct
         self._send = send
         self._close = close
         self.limit = limit
         self.ping = ping
         self._on_gone = on_gone
-        self._backlog: deque[str] = deque()
+        self._backlog: deque[str] | None = None  # made when needed: most sockets never wait
         self._drainer: asyncio.Task[None] | None = None
         self._closing: tuple[int, str] | None = None
         self.open = True
@@ -78,12 +81,21 @@ class Outbox:
 
     @property
     def backlog(self) -> int:
-        return len(self._backlog)
+        return len(self._backlog) if self._backlog is not None else 0
+
+    def put_frame(self, text: str, frame: bytes) -> None:
+        """`text`, given also as its encoded frame for the fast path (app/fanout/direct.py)."""
+        direct = self.direct
+        if direct is not None and self.open and self._drainer is None and direct.write(frame):
+            return
+        self.put(text)
 
     def put(self, text: str) -> None:
         if not self.open:
             return
         if self._drainer is not None:
+            if self._backlog is None:
+                self._backlog = deque()
             if len(self._backlog) >= self.limit:
                 self._cut(f"more than {self.limit} messages waiting for this connection")
             else:
@@ -99,8 +111,7 @@ class Outbox:
 
     def cut_off_with(self, last: list[str], code: int, reason: str) -> None:
         """Drop the backlog; send `last`, then close with `code` once the socket drains."""
-        self._backlog.clear()
-        self._backlog.extend(last)
+        self._backlog = deque(last)
         self._closing = (code, reason)
         self.open = False
         if self._drainer is None:
@@ -109,7 +120,7 @@ class Outbox:
     async def aclose(self) -> None:
         """Stop sending (the connection is ending); waits for a drain task to finish."""
         self.open = False
-        self._backlog.clear()
+        self._backlog = None
         drainer = self._drainer
         if drainer is not None and not drainer.done():
             drainer.cancel()
@@ -123,7 +134,7 @@ class Outbox:
 
     def _gone(self) -> None:
         self.open = False
-        self._backlog.clear()
+        self._backlog = None
         self._on_gone(self)
 
     async def _drain(self, first: Awaitable[None] | None) -> None:

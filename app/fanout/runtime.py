@@ -19,6 +19,7 @@ from adapters.broadcast.publisher import BroadcastPublisher, channel_name
 from adapters.db.engine import Database
 from adapters.db.ledger_feed import SqlAlchemyLedgerFeed
 from app.fanout.connections import Connections, keeping_alive
+from app.fanout.direct import DirectWriter
 from app.fanout.hub import Hub, HubLimits
 from app.fanout.listener import Listener, tail_checks
 from app.fanout.prepare import prepare
@@ -78,8 +79,23 @@ class Fanout:
             "cut_off": self.connections.cut_off,
             "backlogged": sum(1 for o in self.connections.outboxes if o.backlog),
             "tasks": len(asyncio.all_tasks()),
+            "rss_kib": _rss_kib(),
+            "last_delivery": hub.last_delivery,
+            "direct_writes": DirectWriter.written, "direct_declined": DirectWriter.declined,
             **hub.counts,
         }
+
+
+def _rss_kib() -> int | None:
+    """This process's resident memory (Linux), for the benchmark's memory per subscriber."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def request_for(field: str, args: dict[str, Any]) -> StreamRequest:

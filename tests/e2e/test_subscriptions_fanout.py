@@ -48,6 +48,8 @@ async def test_changes_on_one_instance_reach_a_subscriber_on_the_other_in_order(
         await two.move(1, "a-last", "SKU-A", "store-1", 1)
         last = (await ws.data("a"))["availabilityChanged"]
         assert last["location"]["id"] == "store-1"  # SKU-B never arrived in between
+    # Each event went out as a ready-made frame, written straight to the socket
+    assert (await two.debug(0))["direct_writes"] >= 6
 
 
 async def test_location_filter_and_sku_filter_combine(two: Cluster) -> None:
@@ -113,3 +115,18 @@ async def test_legacy_graphql_ws_clients_get_data_and_keepalives(tmp_path: Path)
         await ws.complete("1")
         assert (await ws.next("1"))["type"] == "complete"
         await eventually(lambda: ws.pings >= 2, "two `ka` messages (every 0.2 s)")
+
+
+async def test_a_compressed_connection_gets_its_events_through_the_ordinary_send(
+    tmp_path: Path,
+) -> None:
+    async with cluster(tmp_path, count=1, STOCKGRAPH_WS_COMPRESSION="true") as one, \
+            GraphQLWS.connect(one.urls[0], compression="deflate") as ws:
+        assert ws.conn.protocol.extensions  # permessage-deflate negotiated
+        await ws.subscribe("1", EVENTS, skus=["SKU-A"])
+        await subscribed(one, 0, 1)
+        await one.move(0, "zipped", "SKU-A", "wh-1", 5)
+        event = (await ws.data("1"))["availabilityChanged"]
+        assert (event["sku"], event["level"]["onHand"]) == ("SKU-A", 5)
+        # A shared uncompressed frame would be garbage to this client: none was written
+        assert (await one.debug(0))["direct_writes"] == 0

@@ -34,8 +34,9 @@ class GraphQLWS:
                       protocol: str = TRANSPORT_WS, init: bool = True,
                       **options: Any) -> AsyncIterator[GraphQLWS]:
         url = base_url.replace("http://", "ws://") + "/graphql"
+        options.setdefault("compression", None)
         async with websockets.connect(url, subprotocols=[protocol],  # type: ignore[list-item]
-                                      compression=None, **options) as conn:
+                                      **options) as conn:
             client = cls(conn, protocol)
             try:
                 if init:
