@@ -14,6 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from adapters.db.engine import Database
 from app.vendor_sim import SimVendor, VendorSim
 from bench.support import (
     ENGINES,
@@ -80,6 +83,7 @@ async def _measure(url: str, sim: VendorSim, sim_url: str, logs: Path) -> dict[s
     async with seeding(url) as services:
         await _seed(services, sim_url)
         await services.sources.aclose()
+    await _analyze(url)
     version = await engine_version(url)
     env = {"STOCKGRAPH_VENDOR_POLLER": "false"}  # levels are as fresh as seeding left them
     async with server(url, logs, env) as [base], TimedGraphQL(base) as gql:
@@ -175,6 +179,19 @@ async def _seed(services: Services, sim_url: str) -> None:
         source = replace(base, location_id=v, base_url=f"{sim_url}/{v}", auth_value=f"{v}-token")
         await sources.set_vendor_source(services.sources.deps, source, now)
         await services.sources.poll(source)
+
+
+async def _analyze(url: str) -> None:
+    """Table statistics, as a database in service has them (autovacuum) and the routing
+    benchmark's bulk load gives: without them PostgreSQL planned the levels read as a nested
+    loop scanning every vendor level of the SKU per location (32 ms instead of 2 ms), until
+    autovacuum happened to analyze in the middle of a run."""
+    db = Database(url, pool_size=1)
+    try:
+        async with db.writer.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+    finally:
+        await db.dispose()
 
 
 def _measured(engines: dict[str, Any]) -> dict[str, Any]:

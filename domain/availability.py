@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from domain.location import Channel, Location, LocationKind, sells_on
 from domain.source import SourceTerms
 from domain.stock import StockLevel
 
 
-@dataclass(frozen=True, slots=True)
-class LevelAt:
+class LevelAt(NamedTuple):
+    """A level and where it is. A tuple: a reader's (level, location) pairs are taken as they
+    are, with no object made per level (one SKU may be held at thousands of locations)."""
+
     level: StockLevel
     location: Location
 
@@ -85,7 +88,7 @@ def sellable_now(
 
 
 def network_availability(
-    sku: str, levels: list[LevelAt], channel: Channel, now: datetime,
+    sku: str, levels: Iterable[tuple[StockLevel, Location]], channel: Channel, now: datetime,
     freshness: Freshness = ALWAYS_FRESH,
 ) -> NetworkAvailability:
     """Sum over the levels whose location sells on `channel` and that may be sold now;
@@ -93,23 +96,23 @@ def network_availability(
 
     Every dropship vendor and pull-sourced location selling on the channel appears in
     `sources`, fresh or not."""
-    on_channel = [LevelAt(la.level.on_channel(channel), la.location)
-                  for la in levels if sells_on(la.location, channel)]
-    fresh = {la.location.id: sellable_now(la.level, la.location, now, freshness)
-             for la in on_channel}
-    counted = [la for la in on_channel if fresh[la.location.id]]
-    sources = [
-        SourceStatus(la.location, fresh=fresh[la.location.id], as_of=freshness.as_of(la.level),
-                     error=freshness.errors.get(la.location.id))
-        for la in on_channel
-        if freshness.is_reported(la.location)
-    ]
+    counted: list[LevelAt] = []
+    sources: list[SourceStatus] = []
+    atp_sum = on_hand = reserved = 0
+    for seen, location in levels:
+        if not sells_on(location, channel):
+            continue
+        level = seen.on_channel(channel)
+        fresh = sellable_now(level, location, now, freshness)
+        if freshness.is_reported(location):
+            sources.append(SourceStatus(location, fresh=fresh, as_of=freshness.as_of(level),
+                                        error=freshness.errors.get(location.id)))
+        if fresh:
+            counted.append(LevelAt(level, location))
+            atp_sum += level.atp
+            on_hand += level.on_hand
+            reserved += level.reserved
     return NetworkAvailability(
-        sku=sku,
-        atp=sum(la.level.atp for la in counted),
-        on_hand=sum(la.level.on_hand for la in counted),
-        reserved=sum(la.level.reserved for la in counted),
-        levels=counted,
-        sources=sources,
-        as_of=now,
+        sku=sku, atp=atp_sum, on_hand=on_hand, reserved=reserved, levels=counted,
+        sources=sources, as_of=now,
     )

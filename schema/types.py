@@ -74,28 +74,35 @@ class SourceStatus:
     error: str | None
 
 
+def _counted_levels(root: NetworkAvailability) -> list[StockLevel]:
+    return [StockLevel.from_domain(level, location) for level, location in root.counted]
+
+
 @strawberry.type(name="NetworkAvailability")
 class NetworkAvailability:
     sku: strawberry.ID
     atp: int
     on_hand: int
     reserved: int
+    # The counted levels become GraphQL objects only when `levels` is asked for: a query for
+    # the totals (or the sources) of a SKU held at 1,200 locations would otherwise build 2,400.
     levels: list[StockLevel] = strawberry.field(
+        resolver=_counted_levels,
         description="One entry per location counted on the asked channel.")
     sources: list[SourceStatus]
     as_of: datetime
+    counted: strawberry.Private[list[av.LevelAt]]
 
     @classmethod
     def from_domain(cls, na: av.NetworkAvailability) -> Self:
         return cls(
             sku=strawberry.ID(na.sku), atp=na.atp, on_hand=na.on_hand, reserved=na.reserved,
-            levels=[StockLevel.from_domain(la.level, la.location) for la in na.levels],
             sources=[
                 SourceStatus(location=Location.from_domain(s.location), fresh=s.fresh,
                              as_of=s.as_of, error=s.error)
                 for s in na.sources
             ],
-            as_of=na.as_of,
+            as_of=na.as_of, counted=na.levels,
         )
 
 

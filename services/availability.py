@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from domain.availability import LevelAt, NetworkAvailability, network_availability
+from domain.availability import NetworkAvailability, network_availability
 from domain.location import Channel
 from domain.ports import StockReader
 
@@ -17,7 +17,6 @@ async def availabilities(
     through services.source_refresh, which also refreshes stale pulled levels first.)"""
     found, freshness = await reader.levels_with_freshness([sku for sku, _ in keys])
     return [
-        network_availability(sku, [LevelAt(lv, loc) for lv, loc in found.get(sku, [])], ch, now,
-                             freshness)
+        network_availability(sku, found.get(sku, ()), ch, now, freshness)
         for sku, ch in keys
     ]

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain.access import Caller
-from domain.availability import LevelAt, NetworkAvailability, network_availability
+from domain.availability import NetworkAvailability, network_availability
 from domain.errors import InvalidInputError, NotFoundError
 from domain.events import ChangeRef
 from domain.location import Channel, Location
@@ -120,8 +120,7 @@ class ChangeReader:
         levels = {(lv.sku, lv.location_id): (lv, loc)
                   for rows in found.values() for lv, loc in rows}
         availability = {
-            (sku, ch): network_availability(
-                sku, [LevelAt(lv, loc) for lv, loc in found.get(sku, [])], ch, now, freshness)
+            (sku, ch): network_availability(sku, found.get(sku, ()), ch, now, freshness)
             for sku, ch in keys
         }
         return Snapshot(levels, availability)

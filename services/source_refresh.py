@@ -17,7 +17,6 @@ from datetime import datetime
 
 from domain.availability import (
     Freshness,
-    LevelAt,
     NetworkAvailability,
     network_availability,
     sellable_now,
@@ -64,8 +63,7 @@ class SourceRefresher:
                 found, freshness = await self._read(skus)
         freshness = replace(freshness, errors=errors)
         return [
-            network_availability(sku, [LevelAt(lv, loc) for lv, loc in found.get(sku, [])],
-                                 channel, now, freshness)
+            network_availability(sku, found.get(sku, ()), channel, now, freshness)
             for sku, channel in keys
         ]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
 
 from adapters.db import tables as t
 from adapters.db.channel_safety import attach, channel_safety
@@ -17,18 +17,44 @@ from adapters.db.ledger_orphans import orphaned_drift
 from adapters.db.rows import aware, level_from_row, location_from_row
 from adapters.db.sql import chunks
 from domain.availability import Freshness
-from domain.location import Location, LocationKind
+from domain.location import Channel, Location, LocationKind
 from domain.ports import Drift, Pair
 from domain.source import SourceMode, SourceTerms
 from domain.stock import StockLevel
 
 # Every column a Location holds (not updated_at: parsing it is a cost per row, for nothing).
 _LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c if c.name != "updated_at"]
-_SOURCE_COLUMNS = [
-    t.vendor_source.c.mode.label("src_mode"), t.vendor_source.c.max_age_s.label("src_max_age_s"),
-    t.vendor_source.c.deadline_ms.label("src_deadline_ms"),
-    t.vendor_level.c.as_of.label("src_as_of"),
-]
+# Statements built once are executed with these (building one per request costs ~0.5 ms).
+SKUS: BindParameter[str] = bindparam("skus", expanding=True)
+NOW = bindparam("now", type_=t.Timestamp)
+# Channels in the order `channel_safety` lists them (by name).
+_CHANNELS = sorted(Channel, key=lambda ch: ch.value)
+
+
+def _levels_statement() -> Select[Any]:
+    """The levels of the SKUs in `skus` with, in the same statement, each channel's own
+    safety stock, the location, its source's terms and when the source reported the level.
+    Read by position (`_read_levels`): named access costs a lookup per column, ~3x per row,
+    and one SKU's availability is a row per location (1,200 in the sources benchmark)."""
+    s, loc, vl, vs = t.stock_level.c, t.location.c, t.vendor_level.c, t.vendor_source.c
+    own = [t.channel_safety_stock.alias(f"cs_{ch.value.lower()}") for ch in _CHANNELS]
+    query = (
+        select(s.sku, s.location_id, s.on_hand, s.reserved, s.safety_stock, s.inbound,
+               s.unsellable, s.updated_at, vl.as_of, loc.name, loc.kind, loc.latitude,
+               loc.longitude, loc.pickup_enabled, loc.ship_enabled, loc.active, vs.mode,
+               vs.max_age_s, vs.deadline_ms, *(cs.c.quantity for cs in own))
+        .select_from(t.stock_level)
+        .join(t.location, loc.id == s.location_id)
+        .outerjoin(t.vendor_source, vs.location_id == s.location_id)
+        .outerjoin(t.vendor_level, and_(vl.sku == s.sku, vl.location_id == s.location_id))
+        .where(s.sku.in_(SKUS))
+        .order_by(s.sku, s.location_id)
+    )
+    for ch, cs in zip(_CHANNELS, own, strict=True):
+        query = query.outerjoin(cs, and_(cs.c.sku == s.sku, cs.c.location_id == s.location_id,
+                                         cs.c.channel == ch.value))
+    # The parameters stand in for the values `_with_lapsed` is written for.
+    return _with_lapsed(query, cast(datetime, NOW), cast(Sequence[str], SKUS))
 
 
 class SqlAlchemyStockReader:
@@ -52,21 +78,11 @@ class SqlAlchemyStockReader:
         reported: dict[Pair, datetime] = {}
         now = self.clock()
         async with self.db.reader.connect() as conn:
+            # One read, no writes: no transaction needed.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             for part in chunks(sorted(set(skus))):
-                result = await conn.execute(_with_lapsed(_levels_query(part), now, part))
-                wide = _WideRow(list(result.keys()))
-                for r in result:
-                    level, location = wide.read(r)
-                    found[level.sku].append((level, location))
-                    mode, max_age_s, deadline_ms, as_of = wide.source(r)
-                    if mode is not None:
-                        terms[location.id] = _source_terms(mode, max_age_s, deadline_ms)
-                        if as_of is not None:
-                            reported[(level.sku, location.id)] = aware(as_of)
-            safety = await channel_safety(conn, skus)
-        if safety:
-            found = {sku: [(attach(lv, safety), loc) for lv, loc in got]
-                     for sku, got in found.items()}
+                rows = await conn.execute(_LEVELS, {"skus": list(part), "now": now})
+                _read_levels(rows, found, terms, reported)
         return found, Freshness(sources=terms, reported=reported)
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
@@ -148,54 +164,51 @@ class SqlAlchemyStockReader:
         return drifts
 
 
-def _levels_query(skus: Sequence[str]) -> Select[Any]:
-    s, vl, vs = t.stock_level.c, t.vendor_level.c, t.vendor_source.c
-    return (
-        select(t.stock_level, *_LOCATION_COLUMNS, *_SOURCE_COLUMNS)
-        .join(t.location, t.location.c.id == s.location_id)
-        .outerjoin(t.vendor_source, vs.location_id == s.location_id)
-        .outerjoin(t.vendor_level, (vl.sku == s.sku) & (vl.location_id == s.location_id))
-        .where(s.sku.in_(skus))
-        .order_by(s.sku, s.location_id)
-    )
-
-
-def _terms(r: Any) -> SourceTerms:
-    return _source_terms(r.src_mode, r.src_max_age_s, r.src_deadline_ms)
-
-
+@lru_cache(maxsize=1024)
 def _source_terms(mode: str, max_age_s: float, deadline_ms: int) -> SourceTerms:
     return SourceTerms(SourceMode(mode), timedelta(seconds=max_age_s),
                        timedelta(milliseconds=deadline_ms))
 
 
 _KINDS = {k.value: k for k in LocationKind}
+_PLACES: dict[tuple[Any, ...], Location] = {}  # every Location read, by its row: see below
+_MAX_PLACES = 100_000
 
 
-class _WideRow:
-    """Reads a row of the levels query by position. One SKU's availability is a row per
-    location (1,200 in the sources benchmark): named access, a lookup per column, cost 3x."""
+def _read_levels(
+    rows: Iterable[Any], found: dict[str, list[tuple[StockLevel, Location]]],
+    terms: dict[str, SourceTerms], reported: dict[Pair, datetime],
+) -> None:
+    """Rows of `_LEVELS` into `found` (per SKU), `terms` (per location) and `reported`.
 
-    def __init__(self, keys: Sequence[str]) -> None:
-        at = {k: i for i, k in enumerate(keys)}
-        self.level = itemgetter(*(at[n] for n in (
-            "sku", "location_id", "on_hand", "reserved", "safety_stock", "inbound",
-            "unsellable", "updated_at", "lapsed")))
-        self.location = itemgetter(*(at[f"loc_{n}"] for n in (
-            "id", "name", "kind", "latitude", "longitude", "pickup_enabled", "ship_enabled",
-            "active")))
-        self.source = itemgetter(*(at[n] for n in (
-            "src_mode", "src_max_age_s", "src_deadline_ms", "src_as_of")))
-
-    def read(self, r: Any) -> tuple[StockLevel, Location]:
-        sku, loc, on_hand, reserved, safety, inbound, unsellable, updated, lapsed = self.level(r)
+    A Location is made once per distinct row of its columns and then shared (it is frozen):
+    the same 1,200 locations come back with every SKU and every request, and making them
+    anew was a fifth of the read. The key is the whole row, so a changed location is a new
+    entry, never a stale one."""
+    places, channels, nones = _PLACES, _CHANNELS, (None,) * len(_CHANNELS)
+    for r in rows:
+        sku, location_id, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[:9]
+        place = r[1:2] + r[9:16]
+        location = places.get(place)
+        if location is None:
+            if len(places) >= _MAX_PLACES:
+                places.clear()
+            _, name, kind, lat, lon, pickup, ship, active = place
+            location = places[place] = Location(location_id, name, _KINDS[kind], lat, lon,
+                                                pickup, ship, active)
+        own = r[19:19 + len(channels)]
+        lapsed = r[-1]
         level = StockLevel(
-            sku=sku, location_id=loc, on_hand=on_hand, reserved=reserved - (lapsed or 0),
-            safety_stock=safety, inbound=inbound, unsellable=unsellable, updated_at=aware(updated))
-        lid, name, kind, lat, lon, pickup, ship, active = self.location(r)
-        return level, Location(id=lid, name=name, kind=_KINDS[kind], latitude=lat,
-                               longitude=lon, pickup_enabled=pickup, ship_enabled=ship,
-                               active=active)
+            sku, location_id, on_hand, reserved - lapsed if lapsed else reserved, safety,
+            inbound, unsellable, updated_at if updated_at.tzinfo else updated_at.replace(
+                tzinfo=UTC),
+            () if own == nones else tuple(
+                (ch, q) for ch, q in zip(channels, own, strict=True) if q is not None))
+        found[sku].append((level, location))
+        if r[16] is not None:
+            terms[location_id] = _source_terms(r[16], r[17], r[18])
+            if as_of is not None:
+                reported[(sku, location_id)] = aware(as_of)
 
 
 def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Select[Any]:
@@ -210,6 +223,9 @@ def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Sele
     s = t.stock_level.c
     return query.add_columns(lapsed.c.lapsed).outerjoin(
         lapsed, and_(lapsed.c.sku == s.sku, lapsed.c.location_id == s.location_id))
+
+
+_LEVELS = _levels_statement()
 
 
 def _live_level(r: Any) -> StockLevel:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Date,
     Select,
@@ -28,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
+from adapters.db.queries import NOW as _NOW
+from adapters.db.queries import SKUS as _SKUS
 from adapters.db.queries import _source_terms, _with_lapsed
 from adapters.db.rows import aware
 from adapters.db.sql import chunks
@@ -41,8 +42,6 @@ from domain.stock import StockLevel
 
 s, loc, p, n = t.stock_level.c, t.location.c, t.location_policy.c, t.shipment_count.c
 cs, vl, vs = t.channel_safety_stock.c, t.vendor_level.c, t.vendor_source.c
-_SKUS: BindParameter[str] = bindparam("skus", expanding=True)
-_NOW = bindparam("now", type_=t.Timestamp)
 
 
 class Reads(NamedTuple):

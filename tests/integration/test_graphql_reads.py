@@ -132,6 +132,27 @@ async def test_upsert_location_updates_in_place(net: GraphQLClient) -> None:
         "id": "store-2", "name": "Store Two (new)", "shipEnabled": True, "pickupEnabled": False}
 
 
+async def test_availability_sees_locations_changed_since_it_last_read_them(
+    net: GraphQLClient
+) -> None:
+    # The levels read shares one Location object per identical location row between reads:
+    # a changed row must give the changed location, never the one read before.
+    query = '{ availability(sku: "SKU-A") { levels { location { id name pickupEnabled } } } }'
+
+    async def seen() -> dict[str, tuple[str, bool]]:
+        levels = (await net.data(query))["availability"]["levels"]
+        return {lv["location"]["id"]: (lv["location"]["name"], lv["location"]["pickupEnabled"])
+                for lv in levels}
+
+    assert await seen() == {"wh-1": ("Warehouse One", False), "store-1": ("Store One", True),
+                            "vendor-1": ("Vendor One", False)}
+    await net.data(UPSERT_LOCATION, l={**LOCATIONS[1], "name": "Store One (moved)"})
+    await net.data(UPSERT_LOCATION, l={**LOCATIONS[2], "pickupEnabled": True})
+    assert await seen() == {"wh-1": ("Warehouse One", False),
+                            "store-1": ("Store One (moved)", True),
+                            "store-2": ("Store Two", True), "vendor-1": ("Vendor One", False)}
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"name": "  "}, "name"),
     ({"name": "n" * 201}, "name"),
