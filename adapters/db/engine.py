@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.db.sqlite_driver import one_hop_dbapi
+
 
 class Database:
     """Holds the engines. Writers on SQLite begin with BEGIN IMMEDIATE so that a transaction's
@@ -43,7 +45,8 @@ class Database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     def _sqlite_engine(self, busy_timeout: float, begin: str) -> AsyncEngine:
-        engine = create_async_engine(self.url, connect_args={"timeout": busy_timeout})
+        engine = create_async_engine(self.url, connect_args={"timeout": busy_timeout},
+                                     module=one_hop_dbapi())
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
