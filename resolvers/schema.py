@@ -7,7 +7,7 @@ from typing import Final
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.tools import merge_types
 
 from resolvers.mutation import Mutation as LedgerMutation
@@ -22,6 +22,7 @@ from resolvers.validation_cache import ValidationByText
 from schema.types import InvalidInput, Location, Product
 
 FEDERATION_VERSION: Final = "2.7"
+PARSED_KEPT: Final = 512  # parsed documents kept by operation text (parsing is per request)
 
 # Each capability keeps its root fields in its own resolvers module and adds its types here.
 QUERIES: tuple[type, ...] = (LedgerQuery, ReservationQuery, SourcesQuery, RoutingQuery,
@@ -46,7 +47,7 @@ def build_schema(
         # Anything that is not a GraphQLError is a bug: log it, show the client no internals.
         # ValidationByText last: it answers validation only where no guard refused.
         extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions, NulGuard,
-                    ValidationByText],
+                    ValidationByText, lambda: ParserCache(maxsize=PARSED_KEPT)],
     )
 
 

@@ -14,14 +14,15 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
 from adapters.db.rows import aware
-from adapters.db.sql import chunks, insert_for, pairs_in
+from adapters.db.sql import chunks, insert_for, pair_values, pairs_in_param
 from domain import replenishment as rules
 from domain.events import LowStockRaised, ReplenishmentStatus, StockChanged
 from domain.ports import Pair
@@ -117,13 +118,19 @@ async def _rules_without_open_request(
     conn: AsyncConnection, dialect: str, pairs: Sequence[Pair]
 ) -> list[ReorderRule]:
     found: list[ReorderRule] = []
-    open_here = and_(rq.sku == rr.sku, rq.location_id == rr.location_id, rq.status == OPEN)
+    query = _rules_query(dialect)
     for part in chunks(pairs):
-        query = (select(t.reorder_rule).outerjoin(t.replenishment_request, open_here)
-                 .where(pairs_in(dialect, rr.sku, rr.location_id, part), rq.id.is_(None))
-                 .order_by(rr.sku, rr.location_id))
-        found += [rule_from_row(r) for r in await conn.execute(query)]
+        found += [rule_from_row(r) for r in await conn.execute(query, pair_values(dialect, part))]
     return found
+
+
+@cache
+def _rules_query(dialect: str) -> Select[Any]:
+    """Built once: every write that lowers a position runs it (building it cost ~0.3 ms)."""
+    open_here = and_(rq.sku == rr.sku, rq.location_id == rr.location_id, rq.status == OPEN)
+    return (select(t.reorder_rule).outerjoin(t.replenishment_request, open_here)
+            .where(pairs_in_param(dialect, rr.sku, rr.location_id), rq.id.is_(None))
+            .order_by(rr.sku, rr.location_id))
 
 
 def rule_from_row(r: Any) -> ReorderRule:

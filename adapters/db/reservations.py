@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, func, select
@@ -49,6 +50,15 @@ _HOLD = (
     .values(reserved=s.reserved + bindparam("q"), updated_at=bindparam("now"))
     .returning(*t.stock_level.c)
 )
+
+_LOCATIONS = select(t.location).where(t.location.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    """Built once (per request it cost more SQLAlchemy work than running it); values bound."""
+    return (insert_for(dialect, t.reservation)
+            .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
 
 
 class _Refused(Exception):
@@ -151,7 +161,7 @@ class SqlAlchemyReservations:
         if admit is not None:
             wanted = sorted({x.location_id for x in draft.lines})
             admit({row.id: location_from_row(row) for row in await conn.execute(
-                select(t.location).where(t.location.c.id.in_(wanted)))})
+                _LOCATIONS, {"ids": wanted})})
         stored = await self._claim(conn, draft)
         if stored is not None:
             return stored, []
@@ -181,9 +191,8 @@ class SqlAlchemyReservations:
     async def _claim(self, conn: AsyncConnection, draft: Reservation) -> Reservation | None:
         """Store `draft` and its lines under its idempotency key, or answer the reservation
         already stored under that key (a racing twin waits here until the first commits)."""
-        claim = (insert_for(self.db.dialect, t.reservation).values(_reservation_row(draft))
-                 .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
-        if (await conn.execute(claim)).first() is None:
+        claim = _claim_statement(self.db.dialect)
+        if (await conn.execute(claim, _reservation_row(draft))).first() is None:
             found = await _load(conn, r.idempotency_key == draft.idempotency_key)
             assert found is not None, "a conflicting key is visible once its holder commits"
             return found
