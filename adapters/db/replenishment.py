@@ -65,15 +65,20 @@ async def fulfil(
 
 async def raise_requests(
     conn: AsyncConnection, dialect: str, now: datetime, changes: list[StockChanged],
-    fell: Collection[Pair],
+    fell: Collection[Pair], rules: Sequence[ReorderRule] | None = None,
 ) -> list[StockChanged]:
     """Open a request for each pair in `fell` (its position went down) now at or below its
-    reorder point with none OPEN; `changes` with each new request on its pair's last change."""
+    reorder point with none OPEN; `changes` with each new request on its pair's last change.
+    `rules`: `rules_to_check(fell)`, when the caller read them earlier in the transaction."""
     if not fell:
         return changes
     after = {(c.level.sku, c.level.location_id): c.level for c in changes}
     raised: dict[Pair, LowStockRaised] = {}
-    for rule in await _rules_without_open_request(conn, dialect, sorted(fell)):
+    if rules is None:
+        rules = await rules_to_check(conn, dialect, fell)
+    for rule in rules:
+        if (rule.sku, rule.location_id) not in fell:
+            continue
         pair = (rule.sku, rule.location_id)
         alert = await open_request(conn, dialect, rule, after[pair], now)
         if alert is not None:
@@ -114,12 +119,13 @@ def attach(
     return out
 
 
-async def _rules_without_open_request(
-    conn: AsyncConnection, dialect: str, pairs: Sequence[Pair]
+async def rules_to_check(
+    conn: AsyncConnection, dialect: str, pairs: Collection[Pair]
 ) -> list[ReorderRule]:
+    """The reorder rules at `pairs` with no request OPEN: those a fall may have to raise."""
     found: list[ReorderRule] = []
     query = _rules_query(dialect)
-    for part in chunks(pairs):
+    for part in chunks(sorted(pairs)):
         found += [rule_from_row(r) for r in await conn.execute(query, pair_values(dialect, part))]
     return found
 

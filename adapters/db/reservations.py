@@ -18,7 +18,7 @@ from adapters.db import tables as t
 from adapters.db.channel_safety import attach, channel_safety
 from adapters.db.engine import Database
 from adapters.db.posting import LedgerWriter, Posting
-from adapters.db.replenishment import raise_requests
+from adapters.db.replenishment import raise_requests, rules_to_check
 from adapters.db.rows import aware, level_from_row, location_from_row
 from adapters.db.shortfalls import at_pairs, refresh_marks
 from adapters.db.sql import insert_for, is_retryable
@@ -166,6 +166,10 @@ class SqlAlchemyReservations:
         if stored is not None:
             return stored, []
         now = draft.created_at
+        # Read before the holds: on PostgreSQL a held level stays locked until commit, and a
+        # hot level's queue moves one round trip faster for each statement left after them.
+        reorder = await rules_to_check(conn, self.db.dialect,
+                                     {(x.sku, x.location_id) for x in draft.lines})
         held, short = await _hold(conn, draft.lines, now, draft.channel)
         changes: list[StockChanged] = []
         if short:  # lapsed holds may be in the way: give them back, then try those lines again
@@ -186,7 +190,7 @@ class SqlAlchemyReservations:
         # Every held level's position fell: a replenishment request may be due (same commit).
         return draft, await raise_requests(conn, self.db.dialect, now, changes + [
             StockChanged(seq, held[(x.sku, x.location_id)], rules.RESERVE, now)
-            for seq, x in zip(sequences, draft.lines, strict=True)], held.keys())
+            for seq, x in zip(sequences, draft.lines, strict=True)], held.keys(), reorder)
 
     async def _claim(self, conn: AsyncConnection, draft: Reservation) -> Reservation | None:
         """Store `draft` and its lines under its idempotency key, or answer the reservation
