@@ -99,7 +99,8 @@ def network_availability(
     counted: list[LevelAt] = []
     sources: list[SourceStatus] = []
     atp_sum = on_hand = reserved = 0
-    for seen, location in levels:
+    for pair in levels:
+        seen, location = pair
         if not sells_on(location, channel):
             continue
         level = seen.on_channel(channel)
@@ -108,7 +109,8 @@ def network_availability(
             sources.append(SourceStatus(location, fresh=fresh, as_of=freshness.as_of(level),
                                         error=freshness.errors.get(location.id)))
         if fresh:
-            counted.append(LevelAt(level, location))
+            counted.append(pair if level is seen and isinstance(pair, LevelAt)
+                           else LevelAt(level, location))
             atp_sum += level.atp
             on_hand += level.on_hand
             reserved += level.reserved

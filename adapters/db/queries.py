@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
+from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, select, type_coerce
 
 from adapters.db import tables as t
 from adapters.db.channel_safety import attach, channel_safety
@@ -16,7 +16,7 @@ from adapters.db.engine import Database
 from adapters.db.ledger_orphans import orphaned_drift
 from adapters.db.rows import aware, level_from_row, location_from_row
 from adapters.db.sql import chunks
-from domain.availability import Freshness
+from domain.availability import Freshness, LevelAt
 from domain.location import Channel, Location, LocationKind
 from domain.ports import Drift, Pair
 from domain.source import SourceMode, SourceTerms
@@ -31,6 +31,12 @@ NOW = bindparam("now", type_=t.Timestamp)
 _CHANNELS = sorted(Channel, key=lambda ch: ch.value)
 
 
+def _raw(timestamp: Any) -> Any:
+    """A timestamp column as the driver gives it: decoded only when the row is new to
+    `_read_levels`, not by SQLAlchemy for every row of every read."""
+    return type_coerce(timestamp, String)
+
+
 def _levels_statement() -> Select[Any]:
     """The levels of the SKUs in `skus` with, in the same statement, each channel's own
     safety stock, the location, its source's terms and when the source reported the level.
@@ -40,7 +46,7 @@ def _levels_statement() -> Select[Any]:
     own = [t.channel_safety_stock.alias(f"cs_{ch.value.lower()}") for ch in _CHANNELS]
     query = (
         select(s.sku, s.location_id, s.on_hand, s.reserved, s.safety_stock, s.inbound,
-               s.unsellable, s.updated_at, vl.as_of, loc.name, loc.kind, loc.latitude,
+               s.unsellable, _raw(s.updated_at), _raw(vl.as_of), loc.name, loc.kind, loc.latitude,
                loc.longitude, loc.pickup_enabled, loc.ship_enabled, loc.active, vs.mode,
                vs.max_age_s, vs.deadline_ms, *(cs.c.quantity for cs in own))
         .select_from(t.stock_level)
@@ -62,6 +68,9 @@ class SqlAlchemyStockReader:
         self.db = db
         # Read-time expiry: holds past expiresAt at this moment are not counted as reserved.
         self.clock = clock or (lambda: datetime.now(UTC))
+        # SKUs are never deleted: one found here needs no second look (every availability
+        # query asks first whether its SKUs exist).
+        self._known_skus: set[str] = set()
 
     async def levels_for_skus(
         self, skus: Sequence[str]
@@ -108,11 +117,17 @@ class SqlAlchemyStockReader:
             return [location_from_row(r) for r in await conn.execute(query)]
 
     async def known_skus(self, skus: Iterable[str]) -> set[str]:
-        known: set[str] = set()
+        wanted = set(skus)
+        known = wanted & self._known_skus
+        if known == wanted:
+            return known
         async with self.db.reader.connect() as conn:
-            for part in chunks(sorted(set(skus))):
-                rows = await conn.execute(select(t.sku.c.sku).where(t.sku.c.sku.in_(part)))
-                known.update(r.sku for r in rows)
+            for part in chunks(sorted(wanted - known)):
+                rows = await conn.execute(_KNOWN_SKUS, {"skus": list(part)})
+                known.update(sku for (sku,) in rows)
+        if len(self._known_skus) + len(known) > _MAX_KNOWN_SKUS:
+            self._known_skus.clear()
+        self._known_skus |= known
         return known
 
     async def is_empty(self) -> bool:
@@ -171,8 +186,13 @@ def _source_terms(mode: str, max_age_s: float, deadline_ms: int) -> SourceTerms:
 
 
 _KINDS = {k.value: k for k in LocationKind}
-_PLACES: dict[tuple[Any, ...], Location] = {}  # every Location read, by its row: see below
-_MAX_PLACES = 100_000
+# A level row decoded: its SKU, (level, location), and its source's terms and as-of if any.
+_Decoded = tuple[str, LevelAt, SourceTerms | None, datetime | None]
+# Rows already decoded, by their whole content, and every Location made, by its columns: see
+# `_read_levels`. Cleared when full; an entry holds ~1 KB.
+_DECODED: dict[tuple[Any, ...], _Decoded] = {}
+_PLACES: dict[tuple[Any, ...], Location] = {}
+_MAX_DECODED = 20_000
 
 
 def _read_levels(
@@ -181,34 +201,51 @@ def _read_levels(
 ) -> None:
     """Rows of `_LEVELS` into `found` (per SKU), `terms` (per location) and `reported`.
 
-    A Location is made once per distinct row of its columns and then shared (it is frozen):
-    the same 1,200 locations come back with every SKU and every request, and making them
-    anew was a fifth of the read. The key is the whole row, so a changed location is a new
-    entry, never a stale one."""
-    places, channels, nones = _PLACES, _CHANNELS, (None,) * len(_CHANNELS)
+    A row is decoded once and its (frozen) objects shared by every later read that returns
+    the same row: the same SKUs' levels come back request after request mostly unchanged, and
+    making 1,200 levels and locations anew was most of the read's Python time. The key is the
+    whole row, so a changed level or location is a new entry, never a stale one."""
+    decoded = _DECODED
     for r in rows:
-        sku, location_id, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[:9]
-        place = r[1:2] + r[9:16]
-        location = places.get(place)
-        if location is None:
-            if len(places) >= _MAX_PLACES:
-                places.clear()
-            _, name, kind, lat, lon, pickup, ship, active = place
-            location = places[place] = Location(location_id, name, _KINDS[kind], lat, lon,
-                                                pickup, ship, active)
-        own = r[19:19 + len(channels)]
-        lapsed = r[-1]
-        level = StockLevel(
-            sku, location_id, on_hand, reserved - lapsed if lapsed else reserved, safety,
-            inbound, unsellable, updated_at if updated_at.tzinfo else updated_at.replace(
-                tzinfo=UTC),
-            () if own == nones else tuple(
-                (ch, q) for ch, q in zip(channels, own, strict=True) if q is not None))
-        found[sku].append((level, location))
-        if r[16] is not None:
-            terms[location_id] = _source_terms(r[16], r[17], r[18])
+        key = tuple(r)
+        hit = decoded.get(key)
+        if hit is None:
+            if len(decoded) >= _MAX_DECODED:
+                decoded.clear()
+            hit = decoded[key] = _decode(key)
+        sku, pair, source, as_of = hit
+        found[sku].append(pair)
+        if source is not None:
+            terms[pair.location.id] = source
             if as_of is not None:
-                reported[(sku, location_id)] = aware(as_of)
+                reported[(sku, pair.location.id)] = as_of
+
+
+def _decode(r: tuple[Any, ...]) -> _Decoded:
+    sku, location_id, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[:9]
+    place = r[1:2] + r[9:16]
+    location = _PLACES.get(place)
+    if location is None:
+        if len(_PLACES) >= _MAX_DECODED:
+            _PLACES.clear()
+        _, name, kind, lat, lon, pickup, ship, active = place
+        location = _PLACES[place] = Location(location_id, name, _KINDS[kind], lat, lon, pickup,
+                                             ship, active)
+    own = r[19:19 + len(_CHANNELS)]
+    lapsed = r[-1]
+    level = StockLevel(
+        sku, location_id, on_hand, reserved - lapsed if lapsed else reserved, safety, inbound,
+        unsellable, _instant(updated_at),
+        tuple((ch, q) for ch, q in zip(_CHANNELS, own, strict=True) if q is not None))
+    mode, max_age_s, deadline_ms = r[16:19]
+    source = None if mode is None else _source_terms(mode, max_age_s, deadline_ms)
+    return sku, LevelAt(level, location), source, None if as_of is None else _instant(as_of)
+
+
+def _instant(value: str | datetime) -> datetime:
+    """A timestamp column read without SQLAlchemy's conversion (`_raw`): SQLite
+    gives its stored text (naive UTC), asyncpg an aware datetime."""
+    return aware(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Select[Any]:
@@ -226,6 +263,8 @@ def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Sele
 
 
 _LEVELS = _levels_statement()
+_KNOWN_SKUS = select(t.sku.c.sku).where(t.sku.c.sku.in_(SKUS))
+_MAX_KNOWN_SKUS = 100_000
 
 
 def _live_level(r: Any) -> StockLevel:

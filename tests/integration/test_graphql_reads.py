@@ -153,6 +153,30 @@ async def test_availability_sees_locations_changed_since_it_last_read_them(
                             "store-2": ("Store Two", True), "vendor-1": ("Vendor One", False)}
 
 
+async def test_availability_sees_levels_changed_since_it_last_read_them(
+    net: GraphQLClient
+) -> None:
+    # Decoded level rows are shared between reads while the row is the same: a changed
+    # level must be read as changed.
+    before = (await net.data(AVAILABILITY_OF, sku="SKU-A"))["availability"]
+    await net.data(RECORD, m=[receive("SKU-A", "wh-1", 3, "SALE")])
+    await net.data(SAFETY, sku="SKU-A", loc="store-1", q=1)
+    after = (await net.data(AVAILABILITY_OF, sku="SKU-A"))["availability"]
+    assert by_location(before) == {"wh-1": (10, 2, 0, 8), "store-1": (5, 0, 1, 4),
+                                   "vendor-1": (4, 0, 0, 4)}
+    assert by_location(after) == {"wh-1": (7, 2, 0, 5), "store-1": (5, 1, 1, 3),
+                                  "vendor-1": (4, 0, 0, 4)}
+    assert (before["atp"], after["atp"]) == (16, 12)
+
+
+async def test_a_sku_unknown_then_added_is_known(net: GraphQLClient) -> None:
+    # Known SKUs are remembered (they are never deleted); unknown ones must not be.
+    query = '{ availability(sku: "SKU-NEW") { atp levels { atp } } }'
+    assert error_of(await net(query))["extensions"]["code"] == "NOT_FOUND"
+    await net.data(UPSERT_SKU, s={"sku": "SKU-NEW", "name": "New"})
+    assert (await net.data(query))["availability"] == {"atp": 0, "levels": []}
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"name": "  "}, "name"),
     ({"name": "n" * 201}, "name"),
