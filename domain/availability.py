@@ -103,7 +103,7 @@ def network_availability(
         seen, location = pair
         if not sells_on(location, channel):
             continue
-        level = seen.on_channel(channel)
+        level = seen.on_channel(channel) if seen.channel_safety else seen
         fresh = sellable_now(level, location, now, freshness)
         if freshness.is_reported(location):
             sources.append(SourceStatus(location, fresh=fresh, as_of=freshness.as_of(level),

@@ -90,7 +90,7 @@ class SqlAlchemyStockReader:
             # One read, no writes: no transaction needed.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             for part in chunks(sorted(set(skus))):
-                rows = await conn.execute(_LEVELS, {"skus": list(part), "now": now})
+                rows = (await conn.execute(_LEVELS, {"skus": list(part), "now": now})).all()
                 _read_levels(rows, found, terms, reported)
         return found, Freshness(sources=terms, reported=reported)
 
