@@ -104,16 +104,19 @@ def network_availability(
         if not sells_on(location, channel):
             continue
         level = seen.on_channel(channel) if seen.channel_safety else seen
-        fresh = sellable_now(level, location, now, freshness)
         if freshness.is_reported(location):
+            fresh = sellable_now(level, location, now, freshness)
             sources.append(SourceStatus(location, fresh=fresh, as_of=freshness.as_of(level),
                                         error=freshness.errors.get(location.id)))
-        if fresh:
-            counted.append(pair if level is seen and isinstance(pair, LevelAt)
-                           else LevelAt(level, location))
-            atp_sum += level.atp
-            on_hand += level.on_hand
-            reserved += level.reserved
+            if not fresh:
+                continue
+        # Otherwise the level has no age limit and `sells_on` has seen its location active:
+        # all `sellable_now` asks (tests/unit/test_availability_rules.py checks the two agree).
+        counted.append(pair if level is seen and isinstance(pair, LevelAt)
+                       else LevelAt(level, location))
+        atp_sum += level.atp
+        on_hand += level.on_hand
+        reserved += level.reserved
     return NetworkAvailability(
         sku=sku, atp=atp_sum, on_hand=on_hand, reserved=reserved, levels=counted,
         sources=sources, as_of=now,

@@ -3,12 +3,13 @@ and network availability (domain/availability.py), on plain values."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.availability import LevelAt, network_availability
+from domain.availability import Freshness, LevelAt, network_availability, sellable_now
 from domain.location import Channel, Location, LocationKind, sells_on
+from domain.source import SourceMode, SourceTerms
 from domain.stock import Delta, StockLevel, atp
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -111,3 +112,27 @@ def test_dropship_vendors_report_their_freshness_as_sources() -> None:
 def test_a_sku_stocked_nowhere_has_zero_availability() -> None:
     na = network_availability("S", [], Channel.ONLINE, NOW)
     assert (na.atp, na.on_hand, na.levels, na.sources) == (0, 0, [], [])
+
+
+def test_network_availability_counts_exactly_what_sellable_now_allows() -> None:
+    # network_availability asks sellable_now only of reported locations (a dropship vendor or
+    # one with a source): every other kind of location, active or not, sourced or not, fresh
+    # or stale, with or without a vendor max age, must be counted exactly when
+    # sells_on and sellable_now both say so.
+    terms = SourceTerms(SourceMode.PULL, timedelta(minutes=10), timedelta(milliseconds=300))
+    places = [loc(kind, pickup=p, ship=s, active=a, id=f"{kind.value}-{p}-{s}-{a}-{src}")
+              for kind in K for p in (False, True) for s in (False, True)
+              for a in (False, True) for src in ("none", "fresh", "stale")]
+    old = NOW - timedelta(hours=1)
+    levels = [LevelAt(StockLevel("S", p.id, 3, updated_at=old), p) for p in places]
+    for vendor_max_age in (None, timedelta(minutes=30), timedelta(hours=2)):
+        freshness = Freshness(
+            vendor_max_age=vendor_max_age,
+            sources={p.id: terms for p in places if not p.id.endswith("none")},
+            reported={("S", p.id): NOW if p.id.endswith("-fresh") else old for p in places})
+        for channel in Channel:
+            na = network_availability("S", levels, channel, NOW, freshness)
+            expected = [la.location.id for la in levels if sells_on(la.location, channel)
+                        and sellable_now(la.level, la.location, NOW, freshness)]
+            assert [la.location.id for la in na.levels] == expected
+            assert na.atp == 3 * len(expected)
