@@ -27,7 +27,8 @@ class StockgraphGraphQL(GraphQLOverHTTP[Context, None], GraphQL[Context, None]):
         gate: Gate = request.app.state.gate
         return Context(
             services=services, caller=gate.caller_in(request.scope),
-            loaders=RequestLoaders(services), request=request, response=response,
+            loaders=RequestLoaders(services, cache=not isinstance(request, WebSocket)),
+            request=request, response=response,
             changes=getattr(request.app.state, "hub", None),
         )
 

@@ -43,18 +43,23 @@ class Services:
 
 class RequestLoaders:
     """Built once per request so that batching and caching never leak between callers.
-    Each loader is made on first use: an idle WebSocket connection holds none."""
+    Each loader is made on first use: an idle WebSocket connection holds none.
 
-    def __init__(self, services: Services) -> None:
+    `cache=False` for a WebSocket connection: its context lives as long as the socket and
+    serves every operation sent over it, so a cached value would go stale between them
+    (batching within one operation still applies)."""
+
+    def __init__(self, services: Services, cache: bool = True) -> None:
         self._services = services
+        self._cache = cache
 
     @cached_property
     def availability(self) -> DataLoader[tuple[str, Channel], NetworkAvailability]:
-        return DataLoader(self._load_availability)
+        return DataLoader(self._load_availability, cache=self._cache)
 
     @cached_property
     def location_by_id(self) -> DataLoader[str, Location | None]:
-        return DataLoader(self._load_locations)
+        return DataLoader(self._load_locations, cache=self._cache)
 
     async def _load_availability(
         self, keys: Sequence[tuple[str, Channel]]

@@ -113,3 +113,16 @@ async def test_keys_and_roles_apply_to_subscriptions(tmp_path: Path) -> None:
             await tablet.subscribe("low", 'subscription { lowStock(locationIds: ["store-2"]) '
                                           "{ request { id } } }")
             assert (await tablet.next("low"))["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_query_sent_again_over_the_same_socket_reads_the_stock_as_it_is_now(
+    server: Cluster,
+) -> None:
+    query = '{ availability(sku: "SKU-A") { atp } }'
+    async with GraphQLWS.connect(server.urls[0]) as ws:
+        await ws.subscribe("before", query)
+        before = (await ws.data("before"))["availability"]["atp"]
+        await server.move(0, "between-queries", "SKU-A", "wh-1", 3)
+        await ws.subscribe("after", query)
+        # One context serves every operation of a socket: nothing read may be kept between them
+        assert (await ws.data("after"))["availability"]["atp"] == before + 3
