@@ -65,18 +65,33 @@ class MovementInput:
 
 
 
-def _from_leaf_fields(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
-    """Strawberry's hook for inputs that build themselves. Every field of MovementInput is a
-    scalar or an enum that graphql-core has already coerced, so the values are final; the
-    generic path re-resolves each field's annotation for every value, which was half the
-    GraphQL CPU of a 500-movement batch (docs/benchmarks.md)."""
-    names = _leaf_names.get(cls)
-    if names is None:
+def _from_coerced(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+    """Strawberry's hook for inputs that build themselves. The fields registered here are
+    scalars or enums that graphql-core has already coerced (or lists of such inputs), so the
+    values are final; the generic path re-resolves each field's annotation for every value,
+    which was half the GraphQL CPU of a 500-movement batch (docs/benchmarks.md)."""
+    plan = _plans.get(cls)
+    if plan is None:
         fields = get_object_definition(cls, strict=True).fields
-        names = _leaf_names[cls] = [
-            (context.config.name_converter.from_field(f), f.python_name) for f in fields]
-    return cls(**{py: value[gql] for gql, py in names if gql in value})
+        plan = _plans[cls] = [(context.config.name_converter.from_field(f), f.python_name,
+                               _nested.get((cls, f.python_name))) for f in fields]
+    kwargs: dict[str, Any] = {}
+    for gql, py, inner in plan:
+        if gql in value:
+            found = value[gql]
+            kwargs[py] = found if inner is None or found is None else [
+                _from_coerced(inner, item, context) for item in found]
+    return cls(**kwargs)
 
 
-_leaf_names: dict[type, list[tuple[str, str]]] = {}
-get_object_definition(MovementInput, strict=True).from_input = _from_leaf_fields
+def build_from_coerced(cls: type, lists_of: Mapping[str, type] | None = None) -> None:
+    """Let `cls` (only leaf fields, plus the fields in `lists_of`: lists of inputs that are
+    registered too) be built straight from graphql-core's coerced values."""
+    for name, inner in (lists_of or {}).items():
+        _nested[(cls, name)] = inner
+    get_object_definition(cls, strict=True).from_input = _from_coerced
+
+
+_plans: dict[type, list[tuple[str, str, type | None]]] = {}
+_nested: dict[tuple[type, str], type] = {}
+build_from_coerced(MovementInput)

@@ -12,6 +12,7 @@ from domain import reservation as rules
 from domain.reservation import ReservationStatus
 from schema.context import GraphContext
 from schema.enums import Channel
+from schema.inputs import build_from_coerced
 from schema.types import InvalidInput, Location
 
 strawberry.enum(ReservationStatus)
@@ -43,6 +44,10 @@ class ReserveInput:
                    for x in self.lines],
             ttl_seconds=self.ttl_seconds, channel=self.channel, order_ref=self.order_ref,
         )
+
+
+build_from_coerced(ReservationLineInput)
+build_from_coerced(ReserveInput, lists_of={"lines": ReservationLineInput})
 
 
 @strawberry.type(name="ReservationLine")
