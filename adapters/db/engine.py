@@ -46,7 +46,7 @@ class Database:
 
     def _sqlite_engine(self, busy_timeout: float, begin: str) -> AsyncEngine:
         engine = create_async_engine(self.url, connect_args={"timeout": busy_timeout},
-                                     module=one_hop_dbapi())
+                                     module=one_hop_dbapi(), pool_reset_on_return=None)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -62,5 +62,14 @@ class Database:
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql(begin)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+            # The pool's own reset rolls back on every return, even after a COMMIT: one more
+            # trip through the driver's thread, inside the writers' queue. Only a connection
+            # still in a transaction needs it (the flag is read without a trip).
+            if state.asyncio_safe and not state.terminate_only \
+                    and dbapi_connection.driver_connection.in_transaction:
+                dbapi_connection.rollback()
 
         return engine

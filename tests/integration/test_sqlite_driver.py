@@ -65,3 +65,19 @@ async def test_a_second_writer_waits_for_the_lock_then_gives_up_as_busy(db: Data
                     await conn.execute(text("SELECT 1"))
         finally:
             await other.dispose()
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(db: Database) -> None:
+    async with db.writer.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.execute("BEGIN IMMEDIATE")  # behind SQLAlchemy's back
+        await driver.execute("INSERT INTO item (name, n) VALUES ('lost', 1)")
+        assert driver.in_transaction
+    # Returned to the pool: rolled back, so the write lock is free and nothing was kept
+    async with db.writer.begin() as conn:
+        await conn.execute(text("INSERT INTO item (name, n) VALUES ('kept', 1)"))
+    async with db.reader.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM item"))).scalars().all()
+    assert names == ["kept"]
