@@ -19,6 +19,7 @@ from resolvers.routing import RoutingMutation, RoutingQuery
 from resolvers.sources import SourcesMutation, SourcesQuery
 from resolvers.subscription import Subscription
 from resolvers.validation_cache import ValidationByText
+from schema.scalars import SCALAR_OVERRIDES
 from schema.types import InvalidInput, Location, Product
 
 FEDERATION_VERSION: Final = "2.7"
@@ -44,6 +45,7 @@ def build_schema(
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         types=list(EXTRA_TYPES),
         federation_version=FEDERATION_VERSION,
+        scalar_overrides=SCALAR_OVERRIDES,
         # Anything that is not a GraphQLError is a bug: log it, show the client no internals.
         # ValidationByText last: it answers validation only where no guard refused.
         extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions, NulGuard,
