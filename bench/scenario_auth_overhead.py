@@ -39,7 +39,7 @@ from app.main import create_app
 from bench.support import ROOT, TimedGraphQL, fresh_database, log_dir, median, ratio, seeding
 from domain.access import Role
 from domain.movement import MovementType
-from resolvers.schema import build_schema
+from resolvers.schema import AFTER_THE_GUARDS, build_schema
 from tests.support.auth import bearer, write_keys_file
 from tests.support.network import build_network, mv, record
 from tests.support.server import STOCKGRAPH, free_port
@@ -58,7 +58,8 @@ def bare_app() -> Starlette:
     app.user_middleware.clear()
     view = next(getattr(r, "endpoint") for r in app.routes  # noqa: B009 (BaseRoute lacks it)
                 if getattr(r, "path", "") == "/graphql")
-    view.schema.extensions = view.schema.extensions[:1]  # error masking only
+    # Error masking and what follows the guards (NUL check, validation and parse caches)
+    view.schema.extensions = [view.schema.extensions[0], *AFTER_THE_GUARDS]
     return app
 
 

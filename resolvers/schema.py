@@ -48,9 +48,18 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         # Anything that is not a GraphQLError is a bug: log it, show the client no internals.
         # ValidationByText last: it answers validation only where no guard refused.
-        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions, NulGuard,
-                    ValidationByText, lambda: ParserCache(maxsize=PARSED_KEPT)],
+        extensions=[lambda: MaskErrors(should_mask_error=_is_bug), *extensions,
+                    *AFTER_THE_GUARDS],
     )
+
+
+def _parser_cache() -> SchemaExtension:
+    return ParserCache(maxsize=PARSED_KEPT)
+
+
+# After the app's own extensions (access guard and limits): they act only where none refused.
+AFTER_THE_GUARDS: tuple[Callable[[], SchemaExtension], ...] = (
+    NulGuard, ValidationByText, _parser_cache)
 
 
 def _is_bug(error: GraphQLError) -> bool:
