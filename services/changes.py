@@ -102,9 +102,9 @@ class ChangeReader:
         self.reader = reader
         self.vendor_max_age = vendor_max_age
         self.clock = clock
-        # SKUs and locations are never deleted: once seen they need no second read, so a
-        # crowd subscribing at once costs the database one read, not one per subscriber.
-        self._known_skus: set[str] = set()
+        # Locations are never deleted: once seen they need no second read, so a crowd
+        # subscribing at once costs the database one read, not one per subscriber. (SKUs the
+        # reader remembers itself: `known_skus`.)
         self._known_locations: set[str] = set()
         self._lookup = asyncio.Lock()  # one read at a time; the others then find it cached
 
@@ -134,23 +134,21 @@ class ChangeReader:
             if ids is not None and not 0 < len(ids) <= MAX_FILTER_IDS:
                 raise InvalidInputError(f"{name} must list 1 to {MAX_FILTER_IDS} ids, or be "
                                         "left out for all", field=name)
-        if set(skus or ()) - self._known_skus or set(locations or ()) - self._known_locations:
+        if skus:
+            unknown = set(skus) - await self.reader.known_skus(skus)
+            if unknown:
+                raise NotFoundError(f"unknown sku: {', '.join(sorted(unknown))}", field="skus")
+        wanted = set(locations or ())
+        if wanted - self._known_locations:
             async with self._lookup:
-                await self._look_up(set(skus or ()), set(locations or ()))
-
-    async def _look_up(self, skus: set[str], locations: set[str]) -> None:
-        unseen = skus - self._known_skus
-        if unseen:
-            self._known_skus |= await self.reader.known_skus(unseen)
-            if unseen - self._known_skus:
-                missing = ", ".join(sorted(unseen - self._known_skus))
-                raise NotFoundError(f"unknown sku: {missing}", field="skus")
-        unseen = locations - self._known_locations
-        if unseen:
-            self._known_locations |= {loc.id for loc in await self.reader.locations(ids=unseen)}
-            if unseen - self._known_locations:
-                missing = ", ".join(sorted(unseen - self._known_locations))
-                raise NotFoundError(f"unknown location: {missing}", field="locationIds")
+                unseen = wanted - self._known_locations  # a crowd's others find them here
+                if unseen:
+                    self._known_locations |= {
+                        loc.id for loc in await self.reader.locations(ids=unseen)}
+            missing = wanted - self._known_locations
+            if missing:
+                raise NotFoundError(f"unknown location: {', '.join(sorted(missing))}",
+                                    field="locationIds")
 
 
 def parse_cursor(after: str | None) -> int | None:
