@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -29,21 +28,14 @@ from sqlalchemy.util.concurrency import await_
 _Outcome = tuple[Any, list[Any], int, int | None]
 
 
-def _execute(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
+def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> _Outcome:
+    """The whole cursor cycle, on the connection's thread."""
     cursor = conn.cursor()
     try:
-        cursor.execute(operation, () if parameters is None else parameters)
-        description = cursor.description
-        rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
-def _executemany(conn: sqlite3.Connection, operation: str, seq: Sequence[Any]) -> _Outcome:
-    cursor = conn.cursor()
-    try:
-        cursor.executemany(operation, seq)
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, () if parameters is None else parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
         return description, rows, cursor.rowcount, cursor.lastrowid
@@ -76,15 +68,15 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         return self._outcome[3]  # type: ignore[return-value]
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            self._outcome = await self._connection._execute(
-                _execute, self._connection._conn, operation, parameters)
-            self._rows = collections.deque(self._outcome[1])
+        await self._one_hop(False, operation, parameters)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        await self._one_hop(True, operation, seq_of_parameters)
+
+    async def _one_hop(self, many: bool, operation: Any, parameters: Any) -> None:
         async with self._adapt_connection._execute_mutex:
             self._outcome = await self._connection._execute(
-                _executemany, self._connection._conn, operation, seq_of_parameters)
+                _run, self._connection._conn, many, operation, parameters)
             self._rows = collections.deque(self._outcome[1])
 
     async def _async_soft_close(self) -> None:
