@@ -64,8 +64,10 @@ class LedgerWriter:
                 self._stored_bins.add((row.sku, row.location_id, row.bin))
         return found
 
-    async def entries(self, postings: Sequence[Posting]) -> list[int]:
-        """The ledger rows alone; their ids are the changes' sequence numbers."""
+    async def entries(self, postings: Sequence[Posting],
+                      actors: Sequence[str] | None = None) -> list[int]:
+        """The ledger rows alone; their ids are the changes' sequence numbers. `actors`: whom
+        each posting is for, when not all are this writer's actor (a group of reservations)."""
         if not postings:
             return []
         rows = [{
@@ -75,6 +77,9 @@ class LedgerWriter:
             "d_unsellable": p.effect.delta.unsellable, "bins": dict(p.effect.bins),
             "occurred_at": self.now, "recorded_at": self.now, "actor": self.actor,
         } for p in postings]
+        if actors is not None:
+            for row, actor in zip(rows, actors, strict=True):
+                row["actor"] = actor
         ids = await self.conn.execute(
             t.ledger_entry.insert().returning(t.ledger_entry.c.id, sort_by_parameter_order=True),
             rows)

@@ -1,27 +1,39 @@
 """Reservations in the database. A hold is one conditional update per line (atp >= quantity,
 checked and applied by the database in one statement), in (sku, location) order inside one
-transaction, so no unit is promised twice whichever instance serves the request."""
+transaction, so no unit is promised twice whichever instance serves the request.
+
+Reservations arriving while one is being held wait and are then held together, in one
+transaction (adapters/db/reservation_groups.py): same outcome as one after the other."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from functools import cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
-from adapters.db.channel_safety import attach, channel_safety
 from adapters.db.engine import Database
+from adapters.db.group_commit import GroupCommit
 from adapters.db.posting import LedgerWriter, Posting
 from adapters.db.replenishment import raise_requests, rules_to_check
-from adapters.db.rows import aware, level_from_row, location_from_row
+from adapters.db.reservation_groups import Asked, Outcome, hold_group
+from adapters.db.reservation_rows import (
+    LOCATIONS,
+    claim_statement,
+    line_rows,
+    load_reservation,
+    reservation_row,
+    shortage,
+)
+from adapters.db.rows import level_from_row, location_from_row
 from adapters.db.shortfalls import at_pairs, refresh_marks
-from adapters.db.sql import insert_for, is_retryable
+from adapters.db.sql import is_retryable
 from domain import reservation as rules
 from domain.access import SYSTEM_CALLER
 from domain.events import StockChanged
@@ -32,7 +44,10 @@ from domain.reservation import Reservation, ReservationLine, ReservationStatus, 
 from domain.stock import Delta, StockLevel
 
 T = TypeVar("T")
+log = logging.getLogger("stockgraph.reservations")
 MAX_ATTEMPTS = 5
+# Lines per group: enough to amortise a commit, few enough that a group's lock is brief.
+GROUP_LINES = 64
 ACTIVE = ReservationStatus.ACTIVE.value
 r, ln, s = t.reservation.c, t.reservation_line.c, t.stock_level.c
 
@@ -50,15 +65,6 @@ _HOLD = (
     .values(reserved=s.reserved + bindparam("q"), updated_at=bindparam("now"))
     .returning(*t.stock_level.c)
 )
-
-_LOCATIONS = select(t.location).where(t.location.c.id.in_(bindparam("ids", expanding=True)))
-
-
-@cache
-def _claim_statement(dialect: str) -> Any:
-    """Built once (per request it cost more SQLAlchemy work than running it); values bound."""
-    return (insert_for(dialect, t.reservation)
-            .on_conflict_do_nothing(index_elements=[r.idempotency_key]).returning(r.id))
 
 
 class _Refused(Exception):
@@ -78,14 +84,36 @@ class SqlAlchemyReservations:
         # it: BEGIN IMMEDIATE and the conditional updates hold across processes.
         self._turn: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Lock() if db.is_sqlite else contextlib.nullcontext())
+        self.groups: GroupCommit[Asked, Outcome] = GroupCommit(
+            self._hold_group, key=lambda a: a.draft.idempotency_key,
+            size=lambda a: len(a.draft.lines), limit=GROUP_LINES)
 
     async def reserve(
         self, draft: Reservation, admit: Callable[[Mapping[str, Location]], None]
-    ) -> tuple[Reservation | Shortage, list[StockChanged]]:
+    ) -> Outcome:
+        return await self.groups.submit(Asked(draft, admit))
+
+    async def _hold_group(self, group: list[Asked]) -> list[Outcome | BaseException]:
+        """A group of one runs the statements of one reservation (they are fewer); a group
+        that fails as a whole is retried one reservation at a time, so that an error reaches
+        only the caller it belongs to."""
+        if len(group) > 1:
+            try:
+                return list(await self._transaction(lambda conn: hold_group(
+                    conn, self.db.dialect, not self.db.is_sqlite, group, self._expire_overdue)))
+            except Exception:
+                log.warning("a group of %d reservations failed; holding them one at a time",
+                            len(group), exc_info=True)
+        return [await self._hold_one(a) for a in group]
+
+    async def _hold_one(self, asked: Asked) -> Outcome | BaseException:
         try:
-            return await self._transaction(lambda conn: self._reserve(conn, draft, admit))
+            return await self._transaction(
+                lambda conn: self._reserve(conn, asked.draft, asked.admit))
         except _Refused as refused:
             return refused.shortage, []
+        except Exception as exc:
+            return exc
 
     async def release(
         self, reservation_id: str, actor: str, now: datetime
@@ -116,7 +144,7 @@ class SqlAlchemyReservations:
 
     async def get(self, reservation_id: str) -> Reservation | None:
         async with self.db.reader.connect() as conn:
-            return await _load(conn, r.id == reservation_id)
+            return await load_reservation(conn, r.id == reservation_id)
 
     async def expire_due(self, now: datetime, limit: int) -> tuple[int, list[StockChanged]]:
         async def work(conn: AsyncConnection) -> tuple[int, list[StockChanged]]:
@@ -161,7 +189,7 @@ class SqlAlchemyReservations:
         if admit is not None:
             wanted = sorted({x.location_id for x in draft.lines})
             admit({row.id: location_from_row(row) for row in await conn.execute(
-                _LOCATIONS, {"ids": wanted})})
+                LOCATIONS, {"ids": wanted})})
         stored = await self._claim(conn, draft)
         if stored is not None:
             return stored, []
@@ -180,7 +208,7 @@ class SqlAlchemyReservations:
                 held |= again
         writer = LedgerWriter(conn, self.db.dialect, draft.actor, now)
         if short:
-            raise _Refused(await _shortage(writer, short, draft.channel))
+            raise _Refused(await shortage(writer, short, draft.channel))
         # Ledger rows after the holds: a transaction queued on a hot level does not yet hold
         # ledger_entry, so subscriptions waiting for in-flight ledger writers do not wait on it.
         sequences = await writer.entries([
@@ -195,15 +223,12 @@ class SqlAlchemyReservations:
     async def _claim(self, conn: AsyncConnection, draft: Reservation) -> Reservation | None:
         """Store `draft` and its lines under its idempotency key, or answer the reservation
         already stored under that key (a racing twin waits here until the first commits)."""
-        claim = _claim_statement(self.db.dialect)
-        if (await conn.execute(claim, _reservation_row(draft))).first() is None:
-            found = await _load(conn, r.idempotency_key == draft.idempotency_key)
+        claim = claim_statement(self.db.dialect)
+        if (await conn.execute(claim, reservation_row(draft))).first() is None:
+            found = await load_reservation(conn, r.idempotency_key == draft.idempotency_key)
             assert found is not None, "a conflicting key is visible once its holder commits"
             return found
-        await conn.execute(t.reservation_line.insert(), [
-            {"reservation_id": draft.id, "sku": x.sku, "location_id": x.location_id,
-             "quantity": x.quantity, "short_by": 0, "status": ACTIVE,
-             "expires_at": draft.expires_at} for x in draft.lines])
+        await conn.execute(t.reservation_line.insert(), line_rows(draft))
         return None
 
     async def _finish(self, conn: AsyncConnection, reservation_id: str,
@@ -215,12 +240,12 @@ class SqlAlchemyReservations:
             .values(status=status.value, finished_at=now).returning(r.id))).first()
         if done is None:
             action = "commit" if status is ReservationStatus.COMMITTED else "release"
-            raise rules.refuse_finish(await _load(conn, r.id == reservation_id), reservation_id,
-                                      action, now)
+            found = await load_reservation(conn, r.id == reservation_id)
+            raise rules.refuse_finish(found, reservation_id, action, now)
         await conn.execute(t.reservation_line.update()
                            .where(ln.reservation_id == reservation_id)
                            .values(status=status.value))
-        found = await _load(conn, r.id == reservation_id)
+        found = await load_reservation(conn, r.id == reservation_id)
         assert found is not None
         return found
 
@@ -273,41 +298,3 @@ async def _hold(
         else:
             held[(x.sku, x.location_id)] = level_from_row(row)
     return held, short
-
-
-async def _shortage(writer: LedgerWriter, short: Sequence[ReservationLine],
-                    channel: Channel) -> Shortage:
-    levels = await writer.levels({(x.sku, x.location_id) for x in short}, lock=False)
-    safety = await channel_safety(writer.conn, sorted({x.sku for x in short}))
-    return Shortage(tuple(
-        rules.ShortLine(x.sku, x.location_id, x.quantity,
-                        attach(levels[(x.sku, x.location_id)], safety).atp_for(channel))
-        if (x.sku, x.location_id) in levels
-        else rules.ShortLine(x.sku, x.location_id, x.quantity, 0, stocked=False)
-        for x in short))
-
-
-async def _load(conn: AsyncConnection, where: ColumnElement[bool]) -> Reservation | None:
-    found = (await conn.execute(select(t.reservation).where(where))).first()
-    if found is None:
-        return None
-    lines = await conn.execute(
-        select(ln.sku, ln.location_id, ln.quantity, ln.short_by)
-        .where(ln.reservation_id == found.id).order_by(ln.sku, ln.location_id))
-    return Reservation(
-        id=found.id, idempotency_key=found.idempotency_key, fingerprint=found.fingerprint,
-        status=ReservationStatus(found.status),
-        lines=tuple(ReservationLine(x.sku, x.location_id, x.quantity, x.short_by)
-                    for x in lines),
-        channel=Channel(found.channel), order_ref=found.order_ref, actor=found.actor,
-        created_at=aware(found.created_at), expires_at=aware(found.expires_at),
-    )
-
-
-def _reservation_row(draft: Reservation) -> dict[str, Any]:
-    return {
-        "id": draft.id, "idempotency_key": draft.idempotency_key,
-        "fingerprint": draft.fingerprint, "status": draft.status.value,
-        "channel": draft.channel.value, "order_ref": draft.order_ref, "actor": draft.actor,
-        "created_at": draft.created_at, "expires_at": draft.expires_at,
-    }

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
 from adapters.db.engine import Database
-from adapters.db.reservations import SqlAlchemyReservations, _load, _Refused
+from adapters.db.reservation_rows import load_reservation
+from adapters.db.reservations import SqlAlchemyReservations, _Refused
 from adapters.db.sql import insert_for
 from domain.events import StockChanged
 from domain.reservation import Reservation, Shortage
@@ -34,7 +35,7 @@ class SqlAlchemyRouteHolds:
 
     async def by_key(self, idempotency_key: str) -> Reservation | None:
         async with self.db.reader.connect() as conn:
-            return await _load(conn, t.reservation.c.idempotency_key == idempotency_key)
+            return await load_reservation(conn, t.reservation.c.idempotency_key == idempotency_key)
 
     async def reserve_route(
         self, draft: Reservation, location_ids: Sequence[str], day: date

@@ -4,15 +4,18 @@ release and commit, expiry at read time and by sweepers, and reality winning ove
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from adapters.db import tables as t
 from adapters.db.engine import Database
+from adapters.db.group_commit import GroupCommit
+from adapters.db.reservations import SqlAlchemyReservations
 from app.container import build_services
 from app.main import create_app
 from app.settings import Settings
@@ -164,6 +167,71 @@ async def test_concurrent_retries_of_one_key_hold_once(net: Net) -> None:
                                      for _ in range(10)))
     assert len({a.id for a in answers if isinstance(a, Reservation)}) == 1
     assert await net.level("SKU-A", "wh-1") == (10, 1, 9)
+
+
+def _groups(net: Net) -> GroupCommit[Any, Any]:
+    assert isinstance(net.s.reservations, SqlAlchemyReservations)
+    return net.s.reservations.groups
+
+
+async def _answers(*pending: Awaitable[Reservation | Shortage]
+                   ) -> list[Reservation | Shortage | BaseException]:
+    return await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def test_reservations_arriving_together_are_decided_in_order_each_all_or_nothing(
+    net: Net,
+) -> None:
+    retried = await net.held("cart-g0", ("SKU-A", "store-1", 1))
+    before = len(await net.ledger())
+    first, both, last, bad, again, big = await _answers(
+        net.reserve("cart-g1", ("SKU-B", "wh-1", 2)),
+        net.reserve("cart-g2", ("SKU-A", "wh-1", 1), ("SKU-B", "wh-1", 2)),  # 1 B left: none
+        net.reserve("cart-g3", ("SKU-B", "wh-1", 1)),
+        net.reserve("cart-g4", ("SKU-A", "wh-1", 1), ("SKU-A", "nowhere", 1)),
+        net.reserve("cart-g0", ("SKU-A", "store-1", 1)),
+        net.reserve("cart-g5", ("SKU-A", "wh-1", 11)),
+    )
+    assert _groups(net).largest == 6  # they were held together, in one transaction
+    assert isinstance(first, Reservation) and isinstance(last, Reservation)
+    assert isinstance(both, Shortage)
+    assert [(x.sku, x.requested, x.available) for x in both.lines] == [("SKU-B", 2, 1)]
+    assert isinstance(bad, InvalidInputError) and bad.field == "lines[1].locationId"
+    assert isinstance(again, Reservation) and again.id == retried.id
+    assert isinstance(big, Shortage) and big.lines[0].available == 10
+    assert await net.level("SKU-B", "wh-1") == (3, 3, 0)
+    assert await net.level("SKU-A", "wh-1") == (10, 0, 10)
+    assert await net.level("SKU-A", "store-1") == (10, 1, 9)
+    assert (await net.ledger())[before:] == [("RESERVE", first.id, 0, 2),
+                                            ("RESERVE", last.id, 0, 1)]
+    r = t.reservation.c
+    async with net.db.reader.connect() as conn:
+        keys = set((await conn.execute(select(r.idempotency_key))).scalars())
+    assert keys == {"cart-g0", "cart-g1", "cart-g3"}  # refused ones left no row
+    assert [(c.level.reserved, c.cause) for c in net.published.changes[-2:]] == [
+        (2, "RESERVE"), (3, "RESERVE")]
+    assert await net.s.reader.drift() == []
+
+
+async def test_a_group_gives_back_lapsed_holds_in_its_way(net: Net) -> None:
+    old = await net.held("cart-h0", ("SKU-B", "wh-1", 3), ttl=1)
+    net.clock.advance(1)
+    answers = await _answers(*(net.reserve(f"cart-h{k}", ("SKU-B", "wh-1", 1))
+                               for k in range(1, 5)))
+    assert _groups(net).largest == 4
+    assert [type(a) for a in answers] == [Reservation] * 3 + [Shortage]
+    found = await net.s.reservations.get(old.id)
+    assert found is not None and found.status is ReservationStatus.EXPIRED
+    assert await net.level("SKU-B", "wh-1") == (3, 3, 0)
+    assert await net.s.reader.drift() == []
+
+
+async def test_one_key_twice_in_a_crowd_holds_once(net: Net) -> None:
+    answers = await _answers(*(net.reserve(k, ("SKU-B", "wh-1", 1))
+                               for k in ("cart-k1", "cart-k2", "cart-k1", "cart-k1")))
+    ids = [a.id for a in answers if isinstance(a, Reservation)]
+    assert len(ids) == 4 and ids[0] == ids[2] == ids[3] != ids[1]
+    assert await net.level("SKU-B", "wh-1") == (3, 2, 1)
 
 
 async def test_release_gives_units_back_once(net: Net) -> None:
