@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import text
 
 from adapters.db.engine import Database
+from bench.load_client import LoadClient
 from bench.support import (
     ENGINES,
     EngineUnavailableError,
     Throughput,
-    TimedGraphQL,
     engine_version,
     fresh_database,
     latency_ms,
@@ -85,7 +85,7 @@ async def _measure(url: str, log_dir: Path) -> dict[str, Any]:
         env = {"STOCKGRAPH_RATE_LIMIT": "0"}
         (log_dir / f"{count}-servers").mkdir(parents=True, exist_ok=True)
         async with server(url, log_dir / f"{count}-servers", env, count) as urls:
-            clients = [TimedGraphQL(u, connections=CLIENTS) for u in urls]
+            clients = [LoadClient(u, connections=CLIENTS) for u in urls]
             try:
                 found[f"{count}_servers"] = await _serve_rates(clients, keys, found["raw"])
                 found[f"{count}_servers"]["oversell"] = await _race(clients, RACES[count], keys)
@@ -99,7 +99,7 @@ async def _measure(url: str, log_dir: Path) -> dict[str, Any]:
     return found
 
 
-async def _serve_rates(clients: list[TimedGraphQL], keys: Any, raw: dict[str, Any]
+async def _serve_rates(clients: list[LoadClient], keys: Any, raw: dict[str, Any]
                        ) -> dict[str, Any]:
     rng = random.Random(7)
     await _round(clients, keys, lambda: HOT, 2 * CLIENTS)  # warm-up: connections, caches
@@ -118,13 +118,13 @@ async def _serve_rates(clients: list[TimedGraphQL], keys: Any, raw: dict[str, An
     return out
 
 
-async def _round(clients: list[TimedGraphQL], keys: Any, sku: Any, requests: int
+async def _round(clients: list[LoadClient], keys: Any, sku: Any, requests: int
                  ) -> Throughput:
     """`requests` single-unit reservations from CLIENTS tasks split over the servers."""
     todo = iter(range(requests))
     kinds: Counter[str] = Counter()
 
-    async def client(gql: TimedGraphQL) -> None:
+    async def client(gql: LoadClient) -> None:
         for _ in todo:
             data = await gql.data(RESERVE, input=_input(next(keys), sku()))
             kinds[data["reserve"]["__typename"]] += 1
@@ -136,12 +136,12 @@ async def _round(clients: list[TimedGraphQL], keys: Any, sku: Any, requests: int
     return done
 
 
-async def _race(clients: list[TimedGraphQL], sku: str, keys: Any) -> dict[str, int]:
+async def _race(clients: list[LoadClient], sku: str, keys: Any) -> dict[str, int]:
     """RACE_REQUESTS single-unit reservations for RACE_STOCK units, all at once."""
     todo = iter(range(RACE_REQUESTS))
     kinds: Counter[str] = Counter()
 
-    async def client(gql: TimedGraphQL) -> None:
+    async def client(gql: LoadClient) -> None:
         for _ in todo:
             data = await gql.data(RESERVE, input=_input(next(keys), sku))
             kinds[data["reserve"]["__typename"]] += 1
