@@ -1,21 +1,27 @@
 """Reservations per second over real HTTP, single-unit `reserve` mutations from many clients:
 on one hot SKU (every request updates the same level row) and spread over 500 SKUs, with 1
 and 2 server processes, on SQLite and PostgreSQL. In the same run, the raw database ceiling:
-the same conditional UPDATE issued directly through SQLAlchemy (one transaction each, same
-concurrency, no HTTP or GraphQL), and our rate as a ratio of it. Then the oversell check per
-configuration: 500 requests race for 100 units; more than 100 held would be an oversell."""
+the same conditional UPDATE issued directly through the driver (one transaction each, same
+concurrency, no HTTP or GraphQL), and our rate as a ratio of it; the same through SQLAlchemy
+is reported beside it. Then the oversell check per configuration: 500 requests race for 100
+units; more than 100 held would be an oversell."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from adapters.db.engine import Database
 from bench.load_client import LoadClient
@@ -45,7 +51,7 @@ HOT = "HOT-0001"
 SPREAD = [f"SPREAD-{k:04d}" for k in range(500)]
 RACES = {1: "RACE-1", 2: "RACE-2"}
 STOCK, RACE_STOCK, RACE_REQUESTS = 1_000_000, 100, 500
-CLIENTS, PER_ROUND, ROUNDS = 32, 250, 3
+CLIENTS, PER_ROUND, ROUNDS = 32, 400, 5
 TARGET_SPREAD_PG_RATIO, TARGET_HOT_MIN = 0.40, 300.0
 SEEDER = Caller("bench-seed", Role.ADMIN)
 
@@ -162,31 +168,82 @@ def _input(n: int, sku: str) -> dict[str, Any]:
 
 
 async def _raw_ceilings(url: str) -> dict[str, Any]:
-    """The conditional update alone, through the same engine configuration the server uses."""
-    db = Database(url, pool_size=CLIENTS)
+    """The conditional update alone, issued straight through the driver (asyncpg; sqlite3 on
+    one aiosqlite connection that the tasks take turns on, SQLite's best from one process), and
+    through SQLAlchemy as the server's engine does it (`via_sqlalchemy`, for reference)."""
     rng = random.Random(11)
+    picks = {"hot": lambda: HOT, "spread": lambda: rng.choice(SPREAD)}
+    out: dict[str, Any] = {}
+    async with _driver(url) as update:
+        for pattern, pick in picks.items():
+            out[pattern] = _rates([await _raw_round(update, pick) for _ in range(ROUNDS)])
+    db = Database(url, pool_size=CLIENTS)
     try:
-        out: dict[str, Any] = {}
-        for pattern, pick in (("hot", lambda: HOT), ("spread", lambda: rng.choice(SPREAD))):
-            rates = [await _raw_round(db, pick) for _ in range(ROUNDS)]
-            out[pattern] = {"per_s_median": round(median(rates), 1),
-                            "per_s_rounds": [round(x, 1) for x in rates]}
-        return out
+        async def through_engine(sku: str) -> int:
+            async with db.writer.begin() as conn:
+                done = await conn.execute(text(RAW), {"sku": sku, "loc": WAREHOUSE,
+                                                      "now": datetime.now(UTC)})
+                return done.rowcount
+        out["via_sqlalchemy"] = {
+            pattern: _rates([await _raw_round(through_engine, pick) for _ in range(ROUNDS)])
+            for pattern, pick in picks.items()}
     finally:
         await db.dispose()
+    return out
 
 
-async def _raw_round(db: Database, sku: Any) -> float:
+def _rates(rates: list[float]) -> dict[str, Any]:
+    return {"per_s_median": round(median(rates), 1), "per_s_rounds": [round(x, 1) for x in rates]}
+
+
+@contextlib.asynccontextmanager
+async def _driver(url: str) -> AsyncIterator[Callable[[str], Awaitable[int]]]:
+    """`update(sku)` -> rows updated, one transaction each, on the bare driver."""
+    if url.startswith("sqlite"):
+        conn = await aiosqlite.connect(make_url(url).database or "", isolation_level=None)
+        turn = asyncio.Lock()
+
+        async def sqlite_update(sku: str) -> int:
+            async with turn:
+                await conn.execute("BEGIN IMMEDIATE")
+                done = await conn.execute(RAW, {"sku": sku, "loc": WAREHOUSE,
+                                                "now": _sqlite_time()})
+                await conn.execute("COMMIT")
+                return done.rowcount
+
+        await conn.execute("PRAGMA synchronous=NORMAL")  # as the server's connections
+        try:
+            yield sqlite_update
+        finally:
+            await conn.close()
+        return
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    pool = await asyncpg.create_pool(dsn, min_size=CLIENTS, max_size=CLIENTS)
+    statement = RAW.replace(":now", "$1").replace(":sku", "$2").replace(":loc", "$3")
+
+    async def pg_update(sku: str) -> int:
+        async with pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(statement, datetime.now(UTC), sku, WAREHOUSE)
+            return int(status.rsplit(" ", 1)[1])
+
+    try:
+        yield pg_update
+    finally:
+        await pool.close()
+
+
+def _sqlite_time() -> str:
+    """A timestamp as SQLAlchemy stores one in SQLite (the servers read these rows after)."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def _raw_round(update: Callable[[str], Awaitable[int]], sku: Any) -> float:
     todo = iter(range(PER_ROUND))
-    update = text(RAW)
 
     async def client() -> None:
         for _ in todo:
-            async with db.writer.begin() as conn:
-                done = await conn.execute(update, {"sku": sku(), "loc": WAREHOUSE,
-                                                   "now": datetime.now(UTC)})
-                if done.rowcount != 1:
-                    raise AssertionError("the raw conditional update found no stock")
+            if await update(sku()) != 1:
+                raise AssertionError("the raw conditional update found no stock")
 
     return PER_ROUND / await timed_gather(*(client() for _ in range(CLIENTS)))
 
@@ -233,6 +290,8 @@ def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
                     "engine": engine, "servers": count, "skus": pattern,
                     "reservations/s": m["per_s_median"],
                     "raw ceiling/s": found["raw"][pattern]["per_s_median"],
+                    "raw via SQLAlchemy/s": found["raw"]["via_sqlalchemy"][pattern][
+                        "per_s_median"],
                     "of ceiling": m["of_raw_ceiling"],
                     "server CPU us/res": m["server_cpu_us_per_reservation"], "p50 ms": m["p50_ms"],
                     "p99 ms": m["p99_ms"], "oversold": cell["oversell"]["oversold"],
