@@ -49,6 +49,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 lifespan="on", log_level="info", ws="websockets-sansio",
+                http="app.http_protocol:JoinedWritesHttpToolsProtocol",
                 ws_per_message_deflate=Settings().ws_compression)
 
 
