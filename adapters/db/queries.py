@@ -9,7 +9,18 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, select, type_coerce
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
@@ -17,8 +28,8 @@ from adapters.db.channel_safety import attach, channel_safety
 from adapters.db.engine import Database
 from adapters.db.ledger_orphans import orphaned_drift
 from adapters.db.rows import aware, level_from_row, location_from_row
-from adapters.db.sql import chunks
-from domain.availability import Freshness, LevelAt
+from adapters.db.sql import CHUNK, chunks
+from domain.availability import Freshness, LevelAt, Levels
 from domain.location import Channel, Location, LocationKind
 from domain.ports import Drift, Pair
 from domain.source import SourceMode, SourceTerms
@@ -81,21 +92,23 @@ _SERIAL = "stockgraph.serial"
 _serials = itertools.count()
 
 
-async def _version(conn: AsyncConnection, sqlite: bool) -> tuple[int | None, object]:
-    """The database's version as `conn` sees it, and whose version it is (None: anyone's).
+async def _version(
+    conn: AsyncConnection, sqlite: bool, params: Mapping[str, Any]
+) -> tuple[int | None, object, datetime | None]:
+    """The database's version as `conn` sees it, whose version it is (None: anyone's), and
+    when the next hold of the SKUs in `params` lapses (None: none is due to); one statement.
 
-    It changes with every commit (on any connection, in any process) and with nothing that a
-    read could see otherwise, so two equal versions show the same rows:
+    The version changes with every commit (on any connection, in any process) and with
+    nothing that a read could see otherwise, so two equal versions show the same rows:
     - PostgreSQL: the statement's snapshot (`pg_current_snapshot()`: xmin, xmax and the
       transactions in progress). Equal snapshots see the same committed transactions; a write
       that commits changes xmax (a new transaction id) or the in-progress list.
     - SQLite: `PRAGMA data_version`, which changes when another connection commits. It is a
       value of the connection's own, so its owner is the connection (a serial number kept in
       its pool record), and reader connections never write."""
-    if sqlite:
-        owner: int = conn.info.setdefault(_SERIAL, next(_serials))
-        return owner, (await conn.exec_driver_sql("PRAGMA data_version")).scalar_one()
-    return None, (await conn.exec_driver_sql("SELECT pg_current_snapshot()::text")).scalar_one()
+    version, lapses = (await conn.execute(_VERSIONS[sqlite], params)).one()
+    owner: int | None = conn.info.setdefault(_SERIAL, next(_serials)) if sqlite else None
+    return owner, version, None if lapses is None else aware(lapses)
 
 
 class SqlAlchemyStockReader:
@@ -130,31 +143,32 @@ class SqlAlchemyStockReader:
         async with self.db.reader.connect() as conn:
             # Reads only, no writes: no transaction needed.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # Asked before the levels are read: the version cannot be newer than what they show.
-            owner, version = await _version(conn, self.db.is_sqlite)
-            kept = self._reads.get((owner, wanted))
+            # Kept only where the version statement can bind every SKU at once.
+            keep = len(wanted) <= CHUNK
+            owner, version, until, kept = None, None, None, None
+            if keep:
+                # Asked before the levels are read: never newer than what they show.
+                owner, version, until = await _version(conn, self.db.is_sqlite,
+                                                       {"skus": list(wanted), "now": now})
+                kept = self._reads.get((owner, wanted))
             if kept is not None and kept.version == version and kept.read_at <= now \
                     and (kept.until is None or now < kept.until):
                 return dict(kept.found), kept.freshness
-            found: dict[str, list[tuple[StockLevel, Location]]] = {s: [] for s in wanted}
+            found: dict[str, list[tuple[StockLevel, Location]]] = {s: Levels() for s in wanted}
             terms: dict[str, SourceTerms] = {}
             reported: dict[Pair, datetime] = {}
-            until: datetime | None = None
             for part in chunks(wanted):
-                params = {"skus": list(part), "now": now}
-                result = await conn.execute(_LEVELS, params)
+                result = await conn.execute(_LEVELS, {"skus": list(part), "now": now})
                 # The driver's own rows: SQLAlchemy would make a Row of each (0.6 ms for
                 # 1,200) to convert nothing but SQLite's booleans, which `_decode` does.
                 rows = result.cursor.fetchall()
                 result.close()
                 _read_levels(rows, found, terms, reported)
-                lapses = (await conn.execute(_NEXT_LAPSE, params)).scalar_one()
-                if lapses is not None and (until is None or aware(lapses) < until):
-                    until = aware(lapses)
         freshness = Freshness(sources=terms, reported=reported)
-        if len(self._reads) >= _MAX_READS:
-            self._reads.clear()
-        self._reads[(owner, wanted)] = _Read(version, now, until, found, freshness)
+        if keep:
+            if len(self._reads) >= _MAX_READS:
+                self._reads.clear()
+            self._reads[(owner, wanted)] = _Read(version, now, until, found, freshness)
         return dict(found), freshness
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
@@ -327,10 +341,17 @@ def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Sele
 
 
 _LEVELS = _levels_statement()
-# When the next hold of the SKUs lapses: a kept read counts it as reserved only until then.
-_NEXT_LAPSE = (select(func.min(t.reservation_line.c.expires_at))
-               .where(t.reservation_line.c.status == "ACTIVE",
-                      t.reservation_line.c.expires_at > NOW, t.reservation_line.c.sku.in_(SKUS)))
+# `_version`'s statement, for SQLite (True) and PostgreSQL: the version, and when the next
+# hold of the SKUs lapses (a kept read counts it as reserved only until then).
+_line = t.reservation_line.c
+_NEXT_LAPSE = (select(func.min(_line.expires_at))
+               .where(_line.status == "ACTIVE", _line.expires_at > NOW, _line.sku.in_(SKUS))
+               .scalar_subquery())
+_VERSIONS = {
+    True: select(select(literal_column("data_version"))
+                 .select_from(func.pragma_data_version()).scalar_subquery(), _NEXT_LAPSE),
+    False: select(cast_(func.pg_current_snapshot(), String), _NEXT_LAPSE),
+}
 _MAX_READS = 1000
 _KNOWN_SKUS = select(t.sku.c.sku).where(t.sku.c.sku.in_(SKUS))
 _MAX_KNOWN_SKUS = 100_000
