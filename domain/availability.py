@@ -87,16 +87,31 @@ def sellable_now(
     return as_of is not None and now - as_of <= max_age
 
 
-class Levels(list[tuple[StockLevel, Location]]):
+class SkuLevels(list[tuple[StockLevel, Location]]):
     """One SKU's levels as a reader gives them again and again unchanged (a read it kept):
     what `network_availability` derives from them per channel, and what does not depend on
     the time, is kept with them. Never changed once given out."""
 
-    __slots__ = ("_views",)
+    __slots__ = ("_sourced", "_views")
 
     def __init__(self, pairs: Iterable[tuple[StockLevel, Location]] = ()) -> None:
         super().__init__(pairs)
         self._views: dict[Channel, _ChannelView] = {}
+        self._sourced: tuple[Mapping[str, SourceTerms], list[tuple[StockLevel, Location]]] \
+            | None = None
+
+
+def sourced_levels(
+    levels: Iterable[tuple[StockLevel, Location]], freshness: Freshness
+) -> list[tuple[StockLevel, Location]]:
+    """The levels at locations with a source in `freshness`; kept with `SkuLevels`."""
+    kept = levels._sourced if isinstance(levels, SkuLevels) else None
+    if kept is not None and kept[0] is freshness.sources:
+        return kept[1]
+    found = [pair for pair in levels if pair[1].id in freshness.sources]
+    if isinstance(levels, SkuLevels):
+        levels._sourced = (freshness.sources, found)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +131,7 @@ class _ChannelView:
 def _channel_view(
     levels: Iterable[tuple[StockLevel, Location]], channel: Channel, freshness: Freshness
 ) -> _ChannelView:
-    kept = levels._views.get(channel) if isinstance(levels, Levels) else None
+    kept = levels._views.get(channel) if isinstance(levels, SkuLevels) else None
     if kept is not None and kept.sources is freshness.sources:
         return kept
     candidates: list[LevelAt] = []
@@ -138,7 +153,7 @@ def _channel_view(
             on_hand += level.on_hand
             reserved += level.reserved
     view = _ChannelView(freshness.sources, candidates, reported, atp_sum, on_hand, reserved)
-    if isinstance(levels, Levels):
+    if isinstance(levels, SkuLevels):
         levels._views[channel] = view
     return view
 
@@ -151,7 +166,7 @@ def network_availability(
     `levels` lists only those, as the channel sees them (its safety stock).
 
     Every dropship vendor and pull-sourced location selling on the channel appears in
-    `sources`, fresh or not. Only they are looked at anew for each `now`: given `Levels`
+    `sources`, fresh or not. Only they are looked at anew for each `now`: given `SkuLevels`
     again, the rest is taken as worked out before."""
     view = _channel_view(levels, channel, freshness)
     sources: list[SourceStatus] = []

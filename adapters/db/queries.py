@@ -16,11 +16,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    literal_column,
     select,
     type_coerce,
 )
-from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
@@ -28,8 +26,8 @@ from adapters.db.channel_safety import attach, channel_safety
 from adapters.db.engine import Database
 from adapters.db.ledger_orphans import orphaned_drift
 from adapters.db.rows import aware, level_from_row, location_from_row
-from adapters.db.sql import CHUNK, chunks
-from domain.availability import Freshness, LevelAt, Levels
+from adapters.db.sql import chunks
+from domain.availability import Freshness, LevelAt, SkuLevels
 from domain.location import Channel, Location, LocationKind
 from domain.ports import Drift, Pair
 from domain.source import SourceMode, SourceTerms
@@ -50,18 +48,29 @@ def _raw(timestamp: Any) -> Any:
     return type_coerce(timestamp, String)
 
 
-def _levels_statement() -> Select[Any]:
+def _levels_statement() -> tuple[Select[Any], dict[str, slice]]:
     """The levels of the SKUs in `skus` with, in the same statement, each channel's own
-    safety stock, the location, its source's terms and when the source reported the level.
+    safety stock, the location, its source's terms and when the source reported the level,
+    and when the next hold of these SKUs lapses (the same in every row, not part of a level).
     Read by position (`_read_levels`): named access costs a lookup per column, ~3x per row,
-    and one SKU's availability is a row per location (1,200 in the sources benchmark)."""
+    and one SKU's availability is a row per location (1,200 in the sources benchmark). The
+    positions are those of the column groups below, as `_SPANS` names them."""
     s, loc, vl, vs = t.stock_level.c, t.location.c, t.vendor_level.c, t.vendor_source.c
     own = [t.channel_safety_stock.alias(f"cs_{ch.value.lower()}") for ch in _CHANNELS]
+    line = t.reservation_line.c
+    next_lapse = (select(_raw(func.min(line.expires_at)))
+                  .where(line.status == "ACTIVE", line.expires_at > NOW, line.sku.in_(SKUS))
+                  .scalar_subquery())
+    groups: dict[str, list[Any]] = {
+        "level": [s.sku, s.on_hand, s.reserved, s.safety_stock, s.inbound, s.unsellable,
+                  _raw(s.updated_at), _raw(vl.as_of)],
+        "place": [s.location_id, loc.name, loc.kind, loc.latitude, loc.longitude,
+                  loc.pickup_enabled, loc.ship_enabled, loc.active],
+        "terms": [vs.mode, vs.max_age_s, vs.deadline_ms],
+        "own": [cs.c.quantity for cs in own],
+    }
     query = (
-        select(s.sku, s.location_id, s.on_hand, s.reserved, s.safety_stock, s.inbound,
-               s.unsellable, _raw(s.updated_at), _raw(vl.as_of), loc.name, loc.kind, loc.latitude,
-               loc.longitude, loc.pickup_enabled, loc.ship_enabled, loc.active, vs.mode,
-               vs.max_age_s, vs.deadline_ms, *(cs.c.quantity for cs in own))
+        select(*(c for group in groups.values() for c in group))
         .select_from(t.stock_level)
         .join(t.location, loc.id == s.location_id)
         .outerjoin(t.vendor_source, vs.location_id == s.location_id)
@@ -72,8 +81,17 @@ def _levels_statement() -> Select[Any]:
     for ch, cs in zip(_CHANNELS, own, strict=True):
         query = query.outerjoin(cs, and_(cs.c.sku == s.sku, cs.c.location_id == s.location_id,
                                          cs.c.channel == ch.value))
-    # The parameters stand in for the values `_with_lapsed` is written for.
-    return _with_lapsed(query, cast(datetime, NOW), cast(Sequence[str], SKUS))
+    # The parameters stand in for the values `_with_lapsed` is written for; it adds one
+    # column, "lapsed". Then "next_lapse", last: what a row is keyed by leaves it out.
+    query = _with_lapsed(query, cast(datetime, NOW), cast(Sequence[str], SKUS))
+    query = query.add_columns(next_lapse)
+    spans: dict[str, slice] = {}
+    start = 0
+    for name, group in [*groups.items(), ("lapsed", [None]), ("next_lapse", [None])]:
+        spans[name] = slice(start, start + len(group))
+        start += len(group)
+    assert start == len(query.selected_columns), "a column the spans do not know of"
+    return query, spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,23 +110,26 @@ _SERIAL = "stockgraph.serial"
 _serials = itertools.count()
 
 
-async def _version(
-    conn: AsyncConnection, sqlite: bool, params: Mapping[str, Any]
-) -> tuple[int | None, object, datetime | None]:
-    """The database's version as `conn` sees it, whose version it is (None: anyone's), and
-    when the next hold of the SKUs in `params` lapses (None: none is due to); one statement.
+async def _version(conn: AsyncConnection, sqlite: bool) -> tuple[int | None, object]:
+    """The database's version as `conn` sees it, and whose version it is (None: anyone's).
 
-    The version changes with every commit (on any connection, in any process) and with
-    nothing that a read could see otherwise, so two equal versions show the same rows:
+    It changes with every commit (on any connection, in any process) and with nothing that a
+    read could see otherwise, so two equal versions show the same rows:
     - PostgreSQL: the statement's snapshot (`pg_current_snapshot()`: xmin, xmax and the
       transactions in progress). Equal snapshots see the same committed transactions; a write
       that commits changes xmax (a new transaction id) or the in-progress list.
     - SQLite: `PRAGMA data_version`, which changes when another connection commits. It is a
       value of the connection's own, so its owner is the connection (a serial number kept in
-      its pool record), and reader connections never write."""
-    version, lapses = (await conn.execute(_VERSIONS[sqlite], params)).one()
-    owner: int | None = conn.info.setdefault(_SERIAL, next(_serials)) if sqlite else None
-    return owner, version, None if lapses is None else aware(lapses)
+      its pool record), and reader connections never write.
+    Asked of the driver itself: one trip, and no transaction begun (on SQLite, SQLAlchemy's
+    would cost a BEGIN and a ROLLBACK, each a trip to the driver's thread)."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # aiosqlite's or asyncpg's connection
+    if sqlite:
+        [(version,)] = await driver.execute_fetchall("PRAGMA data_version")
+        owner: int = raw.info.setdefault(_SERIAL, next(_serials))
+        return owner, version
+    return None, await driver.fetchval("SELECT pg_current_snapshot()::text")
 
 
 class SqlAlchemyStockReader:
@@ -141,22 +162,21 @@ class SqlAlchemyStockReader:
         wanted = tuple(sorted(set(skus)))
         now = self.clock()
         async with self.db.reader.connect() as conn:
-            # Reads only, no writes: no transaction needed.
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # Kept only where the version statement can bind every SKU at once.
-            keep = len(wanted) <= CHUNK
-            owner, version, until, kept = None, None, None, None
-            if keep:
-                # Asked before the levels are read: never newer than what they show.
-                owner, version, until = await _version(conn, self.db.is_sqlite,
-                                                       {"skus": list(wanted), "now": now})
-                kept = self._reads.get((owner, wanted))
+            # Asked before the levels are read: never newer than what they show.
+            owner, version = await _version(conn, self.db.is_sqlite)
+            kept = self._reads.get((owner, wanted))
             if kept is not None and kept.version == version and kept.read_at <= now \
                     and (kept.until is None or now < kept.until):
                 return dict(kept.found), kept.freshness
-            found: dict[str, list[tuple[StockLevel, Location]]] = {s: Levels() for s in wanted}
+            if not self.db.is_sqlite:
+                # Reads only, no writes: no BEGIN and ROLLBACK trips. (SQLite's reader begins
+                # one read transaction whatever the level, and setting a level there costs
+                # two more trips to the driver's thread, then one to reset it.)
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            found: dict[str, list[tuple[StockLevel, Location]]] = {s: SkuLevels() for s in wanted}
             terms: dict[str, SourceTerms] = {}
             reported: dict[Pair, datetime] = {}
+            until: datetime | None = None
             for part in chunks(wanted):
                 result = await conn.execute(_LEVELS, {"skus": list(part), "now": now})
                 # The driver's own rows: SQLAlchemy would make a Row of each (0.6 ms for
@@ -164,11 +184,13 @@ class SqlAlchemyStockReader:
                 rows = result.cursor.fetchall()
                 result.close()
                 _read_levels(rows, found, terms, reported)
+                lapses = rows[0][_NEXT_LAPSE] if rows else None
+                if lapses is not None and (until is None or _instant(lapses) < until):
+                    until = _instant(lapses)
         freshness = Freshness(sources=terms, reported=reported)
-        if keep:
-            if len(self._reads) >= _MAX_READS:
-                self._reads.clear()
-            self._reads[(owner, wanted)] = _Read(version, now, until, found, freshness)
+        if len(self._reads) >= _MAX_READS:
+            self._reads.clear()
+        self._reads[(owner, wanted)] = _Read(version, now, until, found, freshness)
         return dict(found), freshness
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
@@ -281,10 +303,11 @@ def _read_levels(
     A row is decoded once and its (frozen) objects shared by every later read that returns
     the same row: the same SKUs' levels come back request after request mostly unchanged, and
     making 1,200 levels and locations anew was most of the read's Python time. The key is the
-    whole row, so a changed level or location is a new entry, never a stale one."""
+    whole row but its last column (when the next hold lapses, which is no part of a level),
+    so a changed level or location is a new entry, never a stale one."""
     decoded = _DECODED
     for r in rows:
-        key = tuple(r)
+        key = tuple(r[:_NEXT_LAPSE])
         hit = decoded.get(key)
         if hit is None:
             if len(decoded) >= _MAX_DECODED:
@@ -299,8 +322,9 @@ def _read_levels(
 
 
 def _decode(r: tuple[Any, ...]) -> _Decoded:
-    sku, location_id, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[:9]
-    place = r[1:2] + r[9:16]
+    sku, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[_LEVEL]
+    place = r[_PLACE]
+    location_id = place[0]
     location = _PLACES.get(place)
     if location is None:
         if len(_PLACES) >= _MAX_DECODED:
@@ -309,13 +333,12 @@ def _decode(r: tuple[Any, ...]) -> _Decoded:
         # SQLite's booleans are 0 and 1 (the rows are the driver's own).
         location = _PLACES[place] = Location(location_id, name, _KINDS[kind], lat, lon,
                                              bool(pickup), bool(ship), bool(active))
-    own = r[19:19 + len(_CHANNELS)]
-    lapsed = r[-1]
+    lapsed = r[_LAPSED]
     level = StockLevel(
         sku, location_id, on_hand, reserved - lapsed if lapsed else reserved, safety, inbound,
         unsellable, _instant(updated_at),
-        tuple((ch, q) for ch, q in zip(_CHANNELS, own, strict=True) if q is not None))
-    mode, max_age_s, deadline_ms = r[16:19]
+        tuple((ch, q) for ch, q in zip(_CHANNELS, r[_OWN], strict=True) if q is not None))
+    mode, max_age_s, deadline_ms = r[_TERMS]
     source = None if mode is None else _source_terms(mode, max_age_s, deadline_ms)
     return sku, LevelAt(level, location), source, None if as_of is None else _instant(as_of)
 
@@ -340,18 +363,9 @@ def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Sele
         lapsed, and_(lapsed.c.sku == s.sku, lapsed.c.location_id == s.location_id))
 
 
-_LEVELS = _levels_statement()
-# `_version`'s statement, for SQLite (True) and PostgreSQL: the version, and when the next
-# hold of the SKUs lapses (a kept read counts it as reserved only until then).
-_line = t.reservation_line.c
-_NEXT_LAPSE = (select(func.min(_line.expires_at))
-               .where(_line.status == "ACTIVE", _line.expires_at > NOW, _line.sku.in_(SKUS))
-               .scalar_subquery())
-_VERSIONS = {
-    True: select(select(literal_column("data_version"))
-                 .select_from(func.pragma_data_version()).scalar_subquery(), _NEXT_LAPSE),
-    False: select(cast_(func.pg_current_snapshot(), String), _NEXT_LAPSE),
-}
+_LEVELS, _SPANS = _levels_statement()
+_LEVEL, _PLACE, _TERMS, _OWN = (_SPANS[k] for k in ("level", "place", "terms", "own"))
+_LAPSED, _NEXT_LAPSE = _SPANS["lapsed"].start, _SPANS["next_lapse"].start  # the last two
 _MAX_READS = 1000
 _KNOWN_SKUS = select(t.sku.c.sku).where(t.sku.c.sku.in_(SKUS))
 _MAX_KNOWN_SKUS = 100_000

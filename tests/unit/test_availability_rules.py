@@ -10,9 +10,10 @@ import pytest
 from domain.availability import (
     Freshness,
     LevelAt,
-    Levels,
+    SkuLevels,
     network_availability,
     sellable_now,
+    sourced_levels,
 )
 from domain.location import Channel, Location, LocationKind, sells_on
 from domain.source import SourceMode, SourceTerms
@@ -145,7 +146,7 @@ def test_network_availability_counts_exactly_what_sellable_now_allows() -> None:
 
 
 def test_levels_given_again_answer_as_the_same_levels_read_anew() -> None:
-    # A reader gives a read it kept as the same `Levels`; what network_availability keeps
+    # A reader gives a read it kept as the same `SkuLevels`; what network_availability keeps
     # with them (per channel: which locations are reported, the sums over the others) must
     # change nothing: at any time, with any freshness, on any channel, with channel safety
     # stock, and whichever reported levels have gone stale since.
@@ -158,7 +159,7 @@ def test_levels_given_again_answer_as_the_same_levels_read_anew() -> None:
     plain = [LevelAt(StockLevel("S", p.id, 3 + n % 4, reserved=n % 2, updated_at=old,
                                 channel_safety=safety if n % 3 == 0 else ()), p)
              for n, p in enumerate(places)]
-    kept = Levels(plain)
+    kept = SkuLevels(plain)
     pulled = {p.id: terms for p in places if p.id.endswith("pulled")}
     # Another mapping of sources, even an equal one, works the view out again.
     for sources, vendor_max_age in [(pulled, None), ({}, None), (dict(pulled), None),
@@ -173,3 +174,4 @@ def test_levels_given_again_answer_as_the_same_levels_read_anew() -> None:
                     assert (got.atp, got.on_hand, got.reserved) == \
                         (want.atp, want.on_hand, want.reserved)
                     assert got.levels == want.levels and got.sources == want.sources
+                    assert sourced_levels(kept, freshness) == sourced_levels(plain, freshness)
