@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +19,6 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
 from adapters.db.channel_safety import attach, channel_safety
@@ -33,6 +32,7 @@ from domain.ports import Drift, Pair
 from domain.source import SourceMode, SourceTerms
 from domain.stock import StockLevel
 
+log = logging.getLogger("stockgraph.reads")
 # Every column a Location holds (not updated_at: parsing it is a cost per row, for nothing).
 _LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c if c.name != "updated_at"]
 # Statements built once are executed with these (building one per request costs ~0.5 ms).
@@ -106,30 +106,32 @@ class _Read:
     freshness: Freshness
 
 
-_SERIAL = "stockgraph.serial"
-_serials = itertools.count()
-
-
-async def _version(conn: AsyncConnection, sqlite: bool) -> tuple[int | None, object]:
-    """The database's version as `conn` sees it, and whose version it is (None: anyone's).
+async def _version(db: Database) -> object | None:
+    """The database's version now; None when it could not be asked (then nothing is kept).
 
     It changes with every commit (on any connection, in any process) and with nothing that a
     read could see otherwise, so two equal versions show the same rows:
-    - PostgreSQL: the statement's snapshot (`pg_current_snapshot()`: xmin, xmax and the
-      transactions in progress). Equal snapshots see the same committed transactions; a write
-      that commits changes xmax (a new transaction id) or the in-progress list.
-    - SQLite: `PRAGMA data_version`, which changes when another connection commits. It is a
-      value of the connection's own, so its owner is the connection (a serial number kept in
-      its pool record), and reader connections never write.
-    Asked of the driver itself: one trip, and no transaction begun (on SQLite, SQLAlchemy's
-    would cost a BEGIN and a ROLLBACK, each a trip to the driver's thread)."""
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection  # aiosqlite's or asyncpg's connection
-    if sqlite:
-        [(version,)] = await driver.execute_fetchall("PRAGMA data_version")
-        owner: int = raw.info.setdefault(_SERIAL, next(_serials))
-        return owner, version
-    return None, await driver.fetchval("SELECT pg_current_snapshot()::text")
+    - PostgreSQL: a snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in
+      progress). Equal snapshots see the same committed transactions; a write that commits
+      changes xmax (a new transaction id) or the in-progress list.
+    - SQLite: `PRAGMA data_version` of the one connection of `db.versions`, which changes
+      when any other connection commits (that one never writes).
+    Asked of the driver itself: one trip, and no transaction begun (SQLAlchemy's would cost a
+    BEGIN and a ROLLBACK)."""
+    async with db.versions.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection  # aiosqlite's or asyncpg's connection
+        try:
+            if db.is_sqlite:
+                [(version,)] = await driver.execute_fetchall("PRAGMA data_version")
+                return cast(object, version)
+            return cast(object, await driver.fetchval("SELECT pg_current_snapshot()::text"))
+        except Exception:
+            # SQLAlchemy saw nothing of it: drop the connection here (say, the server went
+            # away; `versions` has no pre-ping), and read as if nothing were kept.
+            log.warning("could not ask the database's version", exc_info=True)
+            raw.invalidate()
+            return None
 
 
 class SqlAlchemyStockReader:
@@ -140,8 +142,8 @@ class SqlAlchemyStockReader:
         # SKUs are never deleted: one found here needs no second look (every availability
         # query asks first whether its SKUs exist).
         self._known_skus: set[str] = set()
-        # The last levels read per (version owner, SKUs): see `levels_with_freshness`.
-        self._reads: dict[tuple[int | None, tuple[str, ...]], _Read] = {}
+        # The last levels read per set of SKUs: see `levels_with_freshness`.
+        self._reads: dict[tuple[str, ...], _Read] = {}
 
     async def levels_for_skus(
         self, skus: Sequence[str]
@@ -156,18 +158,18 @@ class SqlAlchemyStockReader:
 
         The answer is kept with the database's version it was read at (`_version`) and given
         again while that version and the time it depends on (holds lapsing) are the same:
-        asking the version is one small statement, where reading and decoding the levels is a
-        row per location (1,200 rows for one SKU in the sources benchmark). A commit by any
-        connection, of this instance or another, changes the version."""
+        asking the version is one trip with one value back, where reading and decoding the
+        levels is a row per location (1,200 rows for one SKU in the sources benchmark). A
+        commit by any connection, of this instance or another, changes the version."""
         wanted = tuple(sorted(set(skus)))
         now = self.clock()
+        # Asked before the levels are read: never newer than what they show.
+        version = await _version(self.db)
+        kept = self._reads.get(wanted)
+        if kept is not None and version is not None and kept.version == version \
+                and kept.read_at <= now and (kept.until is None or now < kept.until):
+            return dict(kept.found), kept.freshness
         async with self.db.reader.connect() as conn:
-            # Asked before the levels are read: never newer than what they show.
-            owner, version = await _version(conn, self.db.is_sqlite)
-            kept = self._reads.get((owner, wanted))
-            if kept is not None and kept.version == version and kept.read_at <= now \
-                    and (kept.until is None or now < kept.until):
-                return dict(kept.found), kept.freshness
             if not self.db.is_sqlite:
                 # Reads only, no writes: no BEGIN and ROLLBACK trips. (SQLite's reader begins
                 # one read transaction whatever the level, and setting a level there costs
@@ -188,9 +190,10 @@ class SqlAlchemyStockReader:
                 if lapses is not None and (until is None or _instant(lapses) < until):
                     until = _instant(lapses)
         freshness = Freshness(sources=terms, reported=reported)
-        if len(self._reads) >= _MAX_READS:
-            self._reads.clear()
-        self._reads[(owner, wanted)] = _Read(version, now, until, found, freshness)
+        if version is not None:
+            if len(self._reads) >= _MAX_READS:
+                self._reads.clear()
+            self._reads[wanted] = _Read(version, now, until, found, freshness)
         return dict(found), freshness
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
