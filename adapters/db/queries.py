@@ -134,6 +134,20 @@ async def _version(db: Database) -> object | None:
             return None
 
 
+def _as_before(
+    kept: _Read, found: dict[str, list[tuple[StockLevel, Location]]], freshness: Freshness
+) -> tuple[dict[str, list[tuple[StockLevel, Location]]], Freshness]:
+    """A read, with what is the same as in `kept` given as the objects kept: what was derived
+    from them (a SKU's levels per channel, `SkuLevels`) then need not be worked out again.
+    Unchanged rows decode to the very objects they did before (`_read_levels`), so comparing
+    is mostly a matter of identity."""
+    same = kept.freshness
+    if freshness.sources == same.sources and freshness.reported == same.reported:
+        freshness = same
+    return {sku: kept.found[sku] if kept.found.get(sku) == levels else levels
+            for sku, levels in found.items()}, freshness
+
+
 class SqlAlchemyStockReader:
     def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
@@ -190,6 +204,8 @@ class SqlAlchemyStockReader:
                 if lapses is not None and (until is None or _instant(lapses) < until):
                     until = _instant(lapses)
         freshness = Freshness(sources=terms, reported=reported)
+        if kept is not None:  # read again after a commit, which may have changed nothing here
+            found, freshness = _as_before(kept, found, freshness)
         if version is not None:
             if len(self._reads) >= _MAX_READS:
                 self._reads.clear()
