@@ -104,6 +104,7 @@ class _Read:
     until: datetime | None
     found: Mapping[str, list[tuple[StockLevel, Location]]]
     freshness: Freshness
+    size: int = 0  # levels in `found`
 
 
 async def _version(db: Database) -> object | None:
@@ -156,8 +157,10 @@ class SqlAlchemyStockReader:
         # SKUs are never deleted: one found here needs no second look (every availability
         # query asks first whether its SKUs exist).
         self._known_skus: set[str] = set()
-        # The last levels read per set of SKUs: see `levels_with_freshness`.
+        # The last levels read per set of SKUs (see `levels_with_freshness`), and how many
+        # levels they hold together.
         self._reads: dict[tuple[str, ...], _Read] = {}
+        self._kept_levels = 0
 
     async def levels_for_skus(
         self, skus: Sequence[str]
@@ -207,10 +210,22 @@ class SqlAlchemyStockReader:
         if kept is not None:  # read again after a commit, which may have changed nothing here
             found, freshness = _as_before(kept, found, freshness)
         if version is not None:
-            if len(self._reads) >= _MAX_READS:
-                self._reads.clear()
-            self._reads[wanted] = _Read(version, now, until, found, freshness)
+            self._keep(wanted, _Read(version, now, until, found, freshness))
         return dict(found), freshness
+
+    def _keep(self, wanted: tuple[str, ...], read: _Read) -> None:
+        """Kept until the levels held in all reads kept would pass `_MAX_KEPT_LEVELS`
+        (as many as the decoded rows they share: `_DECODED`); then the others are dropped."""
+        size = sum(len(levels) for levels in read.found.values())
+        if size > _MAX_KEPT_LEVELS:
+            return
+        old = self._reads.pop(wanted, None)
+        self._kept_levels -= old.size if old is not None else 0
+        if self._kept_levels + size > _MAX_KEPT_LEVELS:
+            self._reads.clear()
+            self._kept_levels = 0
+        self._reads[wanted] = replace(read, size=size)
+        self._kept_levels += size
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
         async with self.db.reader.connect() as conn:
@@ -385,7 +400,7 @@ def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Sele
 _LEVELS, _SPANS = _levels_statement()
 _LEVEL, _PLACE, _TERMS, _OWN = (_SPANS[k] for k in ("level", "place", "terms", "own"))
 _LAPSED, _NEXT_LAPSE = _SPANS["lapsed"].start, _SPANS["next_lapse"].start  # the last two
-_MAX_READS = 1000
+_MAX_KEPT_LEVELS = 20_000
 _KNOWN_SKUS = select(t.sku.c.sku).where(t.sku.c.sku.in_(SKUS))
 _MAX_KNOWN_SKUS = 100_000
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from adapters.db import queries
 from adapters.db.engine import Database
 from app.container import build_services
 from app.settings import Settings
@@ -69,6 +70,21 @@ async def test_a_read_is_given_again_while_nothing_changed(two: Instances) -> No
     again, _ = await two.reader.reader.levels_with_freshness(["SKU-A"])
     assert again["SKU-A"] is first["SKU-A"]  # kept, not read and decoded again
     assert again is not first  # the mapping is the caller's own
+
+
+async def test_reads_kept_hold_so_many_levels_at_most(
+    two: Instances, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "_MAX_KEPT_LEVELS", 3)
+    await two.move(mv(T.RECEIVE, "SKU-B", "wh-1", 1))
+    read = two.reader.reader.levels_with_freshness
+    a, _ = await read(["SKU-A"])  # 2 levels
+    b, _ = await read(["SKU-B"])  # 1: 3 in all
+    assert (await read(["SKU-A"]))[0]["SKU-A"] is a["SKU-A"]
+    assert (await read(["SKU-B"]))[0]["SKU-B"] is b["SKU-B"]
+    both, _ = await read(["SKU-A", "SKU-B"])  # 3 more: the others make room
+    assert (await read(["SKU-A", "SKU-B"]))[0]["SKU-A"] is both["SKU-A"]
+    assert (await read(["SKU-A"]))[0]["SKU-A"] is not a["SKU-A"]
 
 
 async def test_after_a_commit_elsewhere_the_same_levels_are_given_as_before(
