@@ -21,6 +21,7 @@ from app.fanout.runtime import build_broadcast, connected, serving
 from app.graphql_view import StockgraphGraphQL
 from app.health import healthz, readyz
 from app.replenishment import webhook_courier
+from app.server_timing import ServerTimingMiddleware
 from app.settings import Settings
 from resolvers.schema import build_schema
 from services.reservations import sweeping
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/debug/subscriptions", subscriptions_debug),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(RawSendMiddleware),
+                    middleware=[Middleware(ServerTimingMiddleware),  # outermost: times the rest
+                                Middleware(RawSendMiddleware),
                                 Middleware(AccessMiddleware, gate=gate)])
     app.state.gate = gate
     return app

@@ -36,6 +36,7 @@ from app.auth.keys import KeyRing
 from app.auth.limits import ConnectionCounter, RateLimiter
 from app.auth.shape import ShapeLimits, measure, refusals
 from app.main import create_app
+from app.server_timing import ServerTimingMiddleware
 from bench.support import ROOT, TimedGraphQL, fresh_database, log_dir, median, ratio, seeding
 from domain.access import Role
 from domain.movement import MovementType
@@ -55,7 +56,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def bare_app() -> Starlette:
     """The app as `create_app` builds it, minus the access layer (for this benchmark only)."""
     app = create_app()
-    app.user_middleware.clear()
+    # Server-Timing stays: it is on every server, not part of what this compares.
+    app.user_middleware[:] = [m for m in app.user_middleware if m.cls is ServerTimingMiddleware]
     view = next(getattr(r, "endpoint") for r in app.routes  # noqa: B009 (BaseRoute lacks it)
                 if getattr(r, "path", "") == "/graphql")
     # Error masking and what follows the guards (NUL check, validation and parse caches)

@@ -1,7 +1,9 @@
 """Availability of one SKU across 1,200 locations, 100 of them dropship vendors pulled from
-the vendor simulator over loopback: p50/p99 of the request time on a real server, first with
-every level fresh, then with one vendor's level stale and that vendor hanging (the answer
-must come within the vendor's 300 ms deadline, the source marked)."""
+the vendor simulator over loopback: p50/p99 of the server time (its `Server-Timing` header)
+on a real server, first with every level fresh, then with one vendor's level stale and that
+vendor hanging (the answer must come within the vendor's 300 ms deadline, the source marked).
+The client's round trip is reported next to it; the targets are judged on server time, as
+the issue words them."""
 
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ from tests.support.vendor_sim import running_vendor_sim
 NAME = "sources"
 SKU = "BENCH-SOURCED"
 RECORDED, VENDORS = 1100, 100
-CLIENTS, PER_CLIENT = 1, 300  # one request at a time: the latency is the server time
+CLIENTS, PER_CLIENT = 1, 300  # one request at a time: no request waits for another
 HANG = 120.0
 TARGET_FRESH_P99_MS, TARGET_HANG_P99_MS = 15.0, 350.0
 SEEDER = Caller("bench-seed", Role.ADMIN)
@@ -88,25 +90,35 @@ async def _measure(url: str, sim: VendorSim, sim_url: str, logs: Path) -> dict[s
     env = {"STOCKGRAPH_VENDOR_POLLER": "false"}  # levels are as fresh as seeding left them
     async with server(url, logs, env) as [base], TimedGraphQL(base) as gql:
         await _requests(gql, 1, 20)  # warm-up
-        gql.take_latencies()
+        gql.take_timings()
         fresh_marks = await _requests(gql, CLIENTS, PER_CLIENT)
-        fresh = {**latency_ms(gql.take_latencies()), "marked": fresh_marks}
+        fresh = {**_timings(gql), "marked": fresh_marks}
         hung = sim.vendors["vendor-000"]
         hung.mode, hung.delay = "slow", HANG
         await gql.data(SET_SOURCE, i=_source_input(sim_url, "vendor-000", max_age_seconds=0.5))
         await _until_marked(gql, "vendor-000")
-        gql.take_latencies()
+        gql.take_timings()
         hanging_marks = await _requests(gql, CLIENTS, PER_CLIENT)
-        took = gql.take_latencies()
-        hanging = {**latency_ms(took), "marked": hanging_marks,
-                   "waited_for_deadline": sum(1 for t in took if t >= 0.25)}
+        waited = sum(1 for t in gql.server_times if t >= 0.25)
+        hanging = {**_timings(gql), "marked": hanging_marks, "waited_for_deadline": waited}
         hung.mode, hung.delay = "ok", 0.0  # back to fresh for the in-process measure
         await gql.data(SET_SOURCE, i=_source_input(sim_url, "vendor-000", max_age_seconds=3600))
     cpu = await _cpu_per_request(url)
-    print(f"   {version}: fresh p99 {fresh['p99_ms']} ms, hanging p99 {hanging['p99_ms']} ms "
-          f"(max {hanging['max_ms']}); in-process CPU p50 {cpu['p50_ms']} ms", flush=True)
+    print(f"   {version}: server time p99 fresh {fresh['server']['p99_ms']} ms, hanging "
+          f"{hanging['server']['p99_ms']} ms (max {hanging['server']['max_ms']}); round trip "
+          f"p99 fresh {fresh['round_trip']['p99_ms']} ms, hanging "
+          f"{hanging['round_trip']['p99_ms']} ms; in-process CPU p50 {cpu['p50_ms']} ms",
+          flush=True)
     return {"version": version, "fresh": fresh, "hanging": hanging,
             "in_process_cpu_fresh": cpu, "load_average": os.getloadavg()}
+
+
+def _timings(gql: TimedGraphQL) -> dict[str, dict[str, float]]:
+    """The phase's server times and round trips, taken from the client."""
+    round_trips, server = gql.take_timings()
+    if len(server) != len(round_trips):
+        raise RuntimeError(f"{len(round_trips) - len(server)} responses had no Server-Timing")
+    return {"server": latency_ms(server), "round_trip": latency_ms(round_trips)}
 
 
 async def _cpu_per_request(url: str, count: int = 100) -> dict[str, float]:
@@ -199,13 +211,19 @@ def _measured(engines: dict[str, Any]) -> dict[str, Any]:
 
 
 def _met(engines: dict[str, Any]) -> dict[str, dict[str, bool]]:
-    return {e: {"fresh": r["fresh"]["p99_ms"] < TARGET_FRESH_P99_MS,
-                "hanging": r["hanging"]["p99_ms"] < TARGET_HANG_P99_MS}
+    """On server time (the issue asks for it); the round trip is reported, not judged."""
+    return {e: {"fresh": r["fresh"]["server"]["p99_ms"] < TARGET_FRESH_P99_MS,
+                "hanging": r["hanging"]["server"]["p99_ms"] < TARGET_HANG_P99_MS}
             for e, r in _measured(engines).items()}
 
 
 def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
-    return [{"engine": e, "phase": phase, "p50 ms": r[phase]["p50_ms"],
-             "p99 ms": r[phase]["p99_ms"], "max ms": r[phase]["max_ms"],
-             "requests": r[phase]["requests"], "vendor marked": r[phase]["marked"]}
-            for e, r in _measured(engines).items() for phase in ("fresh", "hanging")]
+    rows: list[dict[str, object]] = []
+    for e, r in _measured(engines).items():
+        for phase in ("fresh", "hanging"):
+            server, trip = r[phase]["server"], r[phase]["round_trip"]
+            rows.append({"engine": e, "phase": phase, "server p50 ms": server["p50_ms"],
+                         "server p99 ms": server["p99_ms"], "server max ms": server["max_ms"],
+                         "round trip p50 ms": trip["p50_ms"], "round trip p99 ms": trip["p99_ms"],
+                         "requests": server["requests"], "vendor marked": r[phase]["marked"]})
+    return rows

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from adapters.db.engine import Database
 from adapters.db.migrate import migrate
 from app.container import build_services
+from app.server_timing import server_ms
 from app.settings import Settings
 from resolvers.context import Services
 from tests.support.server import running_servers
@@ -187,7 +188,9 @@ class GraphQLError(Exception):
 
 
 class TimedGraphQL:
-    """One HTTP client for many concurrent tasks; records every request's latency."""
+    """One HTTP client for many concurrent tasks; records every request's latency: the round
+    trip as this client saw it and, where the response has one, the server's own time from
+    its `Server-Timing` header (app/server_timing.py)."""
 
     def __init__(self, base_url: str, headers: dict[str, str] | None = None,
                  connections: int = 64) -> None:
@@ -196,6 +199,7 @@ class TimedGraphQL:
             limits=httpx.Limits(max_connections=connections,
                                 max_keepalive_connections=connections))
         self.latencies: list[float] = []
+        self.server_times: list[float] = []
 
     async def __aenter__(self) -> TimedGraphQL:
         return self
@@ -207,6 +211,9 @@ class TimedGraphQL:
         started = time.perf_counter()
         response = await self.http.post("/graphql", json={"query": query, "variables": variables})
         self.latencies.append(time.perf_counter() - started)
+        server = server_ms(response.headers.get("server-timing"))
+        if server is not None:
+            self.server_times.append(server / 1000)
         body: dict[str, Any] = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise GraphQLError(f"HTTP {response.status_code}: {str(body)[:500]}")
@@ -214,7 +221,13 @@ class TimedGraphQL:
         return found
 
     def take_latencies(self) -> list[float]:
-        taken, self.latencies = self.latencies, []
+        """The round trips (seconds) recorded since the last take."""
+        return self.take_timings()[0]
+
+    def take_timings(self) -> tuple[list[float], list[float]]:
+        """The round trips and the server times (seconds) recorded since the last take."""
+        taken = self.latencies, self.server_times
+        self.latencies, self.server_times = [], []
         return taken
 
 

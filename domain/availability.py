@@ -87,6 +87,77 @@ def sellable_now(
     return as_of is not None and now - as_of <= max_age
 
 
+class SkuLevels(list[tuple[StockLevel, Location]]):
+    """One SKU's levels as a reader gives them again and again unchanged (a read it kept):
+    what `network_availability` derives from them per channel, and what does not depend on
+    the time, is kept with them. Never changed once given out."""
+
+    __slots__ = ("_sourced", "_views")
+
+    def __init__(self, pairs: Iterable[tuple[StockLevel, Location]] = ()) -> None:
+        super().__init__(pairs)
+        self._views: dict[Channel, _ChannelView] = {}
+        self._sourced: tuple[Mapping[str, SourceTerms], list[tuple[StockLevel, Location]]] \
+            | None = None
+
+
+def sourced_levels(
+    levels: Iterable[tuple[StockLevel, Location]], freshness: Freshness
+) -> list[tuple[StockLevel, Location]]:
+    """The levels at locations with a source in `freshness`; kept with `SkuLevels`."""
+    kept = levels._sourced if isinstance(levels, SkuLevels) else None
+    if kept is not None and kept[0] is freshness.sources:
+        return kept[1]
+    found = [pair for pair in levels if pair[1].id in freshness.sources]
+    if isinstance(levels, SkuLevels):
+        levels._sourced = (freshness.sources, found)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _ChannelView:
+    """Levels as one channel sees them: every one it may count, in order (at the channel's
+    safety stock), and which of them are reported (sold only while fresh), with the sums over
+    the others, which count whatever the time. `sources` is what told reported from not."""
+
+    sources: Mapping[str, SourceTerms]
+    candidates: list[LevelAt]
+    reported: list[LevelAt]
+    atp: int
+    on_hand: int
+    reserved: int
+
+
+def _channel_view(
+    levels: Iterable[tuple[StockLevel, Location]], channel: Channel, freshness: Freshness
+) -> _ChannelView:
+    kept = levels._views.get(channel) if isinstance(levels, SkuLevels) else None
+    if kept is not None and kept.sources is freshness.sources:
+        return kept
+    candidates: list[LevelAt] = []
+    reported: list[LevelAt] = []
+    atp_sum = on_hand = reserved = 0
+    for pair in levels:
+        seen, location = pair
+        if not sells_on(location, channel):
+            continue
+        level = seen.on_channel(channel) if seen.channel_safety else seen
+        at = pair if level is seen and isinstance(pair, LevelAt) else LevelAt(level, location)
+        candidates.append(at)
+        if freshness.is_reported(location):
+            reported.append(at)
+        else:
+            # No age limit, and `sells_on` has seen the location active: all `sellable_now`
+            # asks (tests/unit/test_availability_rules.py checks the two agree).
+            atp_sum += level.atp
+            on_hand += level.on_hand
+            reserved += level.reserved
+    view = _ChannelView(freshness.sources, candidates, reported, atp_sum, on_hand, reserved)
+    if isinstance(levels, SkuLevels):
+        levels._views[channel] = view
+    return view
+
+
 def network_availability(
     sku: str, levels: Iterable[tuple[StockLevel, Location]], channel: Channel, now: datetime,
     freshness: Freshness = ALWAYS_FRESH,
@@ -95,28 +166,25 @@ def network_availability(
     `levels` lists only those, as the channel sees them (its safety stock).
 
     Every dropship vendor and pull-sourced location selling on the channel appears in
-    `sources`, fresh or not."""
-    counted: list[LevelAt] = []
+    `sources`, fresh or not. Only they are looked at anew for each `now`: given `SkuLevels`
+    again, the rest is taken as worked out before."""
+    view = _channel_view(levels, channel, freshness)
     sources: list[SourceStatus] = []
-    atp_sum = on_hand = reserved = 0
-    for pair in levels:
-        seen, location = pair
-        if not sells_on(location, channel):
-            continue
-        level = seen.on_channel(channel) if seen.channel_safety else seen
-        if freshness.is_reported(location):
-            fresh = sellable_now(level, location, now, freshness)
-            sources.append(SourceStatus(location, fresh=fresh, as_of=freshness.as_of(level),
-                                        error=freshness.errors.get(location.id)))
-            if not fresh:
-                continue
-        # Otherwise the level has no age limit and `sells_on` has seen its location active:
-        # all `sellable_now` asks (tests/unit/test_availability_rules.py checks the two agree).
-        counted.append(pair if level is seen and isinstance(pair, LevelAt)
-                       else LevelAt(level, location))
-        atp_sum += level.atp
-        on_hand += level.on_hand
-        reserved += level.reserved
+    stale: set[int] = set()  # of the candidates, by identity
+    atp_sum, on_hand, reserved = view.atp, view.on_hand, view.reserved
+    for at in view.reported:
+        level, location = at
+        fresh = sellable_now(level, location, now, freshness)
+        sources.append(SourceStatus(location, fresh=fresh, as_of=freshness.as_of(level),
+                                    error=freshness.errors.get(location.id)))
+        if fresh:
+            atp_sum += level.atp
+            on_hand += level.on_hand
+            reserved += level.reserved
+        else:
+            stale.add(id(at))
+    counted = [at for at in view.candidates if id(at) not in stale] if stale \
+        else list(view.candidates)
     return NetworkAvailability(
         sku=sku, atp=atp_sum, on_hand=on_hand, reserved=reserved, levels=counted,
         sources=sources, as_of=now,

@@ -20,6 +20,7 @@ from domain.availability import (
     NetworkAvailability,
     network_availability,
     sellable_now,
+    sourced_levels,
 )
 from domain.location import Channel, Location
 from domain.source import RecordOutcome, SourceMode, SourceUnavailableError, VendorSource
@@ -221,9 +222,8 @@ def _stale_pulled(
 ) -> dict[str, set[str]]:
     stale: dict[str, set[str]] = {}
     for sku, levels in found.items():
-        for level, location in levels:
-            terms = freshness.sources.get(location.id)
-            if terms is not None and terms.mode is SourceMode.PULL and location.active \
+        for level, location in sourced_levels(levels, freshness):
+            if freshness.sources[location.id].mode is SourceMode.PULL and location.active \
                     and not sellable_now(level, location, now, freshness):
                 stale.setdefault(location.id, set()).add(sku)
     return stale

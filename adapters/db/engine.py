@@ -15,7 +15,9 @@ from adapters.db.sqlite_driver import one_hop_dbapi
 class Database:
     """Holds the engines. Writers on SQLite begin with BEGIN IMMEDIATE so that a transaction's
     first read already holds the write lock (pysqlite otherwise defers BEGIN to the first
-    write, and a read-then-write race would see stale rows)."""
+    write, and a read-then-write race would see stale rows). `versions` asks nothing but the
+    database's version, which tells a reader whether what it read before still stands
+    (adapters/db/queries.py `_version`); it never writes."""
 
     def __init__(self, url: str, pool_size: int = 20, busy_timeout: float = 30.0) -> None:
         self.url: URL = make_url(url)
@@ -24,11 +26,18 @@ class Database:
             self._ensure_directory()
             self.writer = self._sqlite_engine(busy_timeout, "BEGIN IMMEDIATE")
             self.reader = self._sqlite_engine(busy_timeout, "BEGIN")
+            # One connection: SQLite's data version is a value of the connection's own.
+            self.versions = self._sqlite_engine(busy_timeout, "BEGIN", pool_size=1,
+                                                max_overflow=0)
         else:
             self.writer = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.reader = self.writer
+            # No pre-ping, which would be a second trip: a broken connection fails its one
+            # question and is dropped (adapters/db/queries.py `_version`).
+            self.versions = create_async_engine(self.url, pool_size=1, max_overflow=4,
+                                                isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -38,15 +47,16 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+        await self.versions.dispose()
 
     def _ensure_directory(self) -> None:
         database = self.url.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
-    def _sqlite_engine(self, busy_timeout: float, begin: str) -> AsyncEngine:
+    def _sqlite_engine(self, busy_timeout: float, begin: str, **pool: int) -> AsyncEngine:
         engine = create_async_engine(self.url, connect_args={"timeout": busy_timeout},
-                                     module=one_hop_dbapi(), pool_reset_on_return=None)
+                                     module=one_hop_dbapi(), pool_reset_on_return=None, **pool)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, String, and_, bindparam, func, select, type_coerce
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    select,
+    type_coerce,
+)
 
 from adapters.db import tables as t
 from adapters.db.channel_safety import attach, channel_safety
@@ -16,12 +26,13 @@ from adapters.db.engine import Database
 from adapters.db.ledger_orphans import orphaned_drift
 from adapters.db.rows import aware, level_from_row, location_from_row
 from adapters.db.sql import chunks
-from domain.availability import Freshness, LevelAt
+from domain.availability import Freshness, LevelAt, SkuLevels
 from domain.location import Channel, Location, LocationKind
 from domain.ports import Drift, Pair
 from domain.source import SourceMode, SourceTerms
 from domain.stock import StockLevel
 
+log = logging.getLogger("stockgraph.reads")
 # Every column a Location holds (not updated_at: parsing it is a cost per row, for nothing).
 _LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c if c.name != "updated_at"]
 # Statements built once are executed with these (building one per request costs ~0.5 ms).
@@ -37,18 +48,29 @@ def _raw(timestamp: Any) -> Any:
     return type_coerce(timestamp, String)
 
 
-def _levels_statement() -> Select[Any]:
+def _levels_statement() -> tuple[Select[Any], dict[str, slice]]:
     """The levels of the SKUs in `skus` with, in the same statement, each channel's own
-    safety stock, the location, its source's terms and when the source reported the level.
+    safety stock, the location, its source's terms and when the source reported the level,
+    and when the next hold of these SKUs lapses (the same in every row, not part of a level).
     Read by position (`_read_levels`): named access costs a lookup per column, ~3x per row,
-    and one SKU's availability is a row per location (1,200 in the sources benchmark)."""
+    and one SKU's availability is a row per location (1,200 in the sources benchmark). The
+    positions are those of the column groups below, as `_SPANS` names them."""
     s, loc, vl, vs = t.stock_level.c, t.location.c, t.vendor_level.c, t.vendor_source.c
     own = [t.channel_safety_stock.alias(f"cs_{ch.value.lower()}") for ch in _CHANNELS]
+    line = t.reservation_line.c
+    next_lapse = (select(_raw(func.min(line.expires_at)))
+                  .where(line.status == "ACTIVE", line.expires_at > NOW, line.sku.in_(SKUS))
+                  .scalar_subquery())
+    groups: dict[str, list[Any]] = {
+        "level": [s.sku, s.on_hand, s.reserved, s.safety_stock, s.inbound, s.unsellable,
+                  _raw(s.updated_at), _raw(vl.as_of)],
+        "place": [s.location_id, loc.name, loc.kind, loc.latitude, loc.longitude,
+                  loc.pickup_enabled, loc.ship_enabled, loc.active],
+        "terms": [vs.mode, vs.max_age_s, vs.deadline_ms],
+        "own": [cs.c.quantity for cs in own],
+    }
     query = (
-        select(s.sku, s.location_id, s.on_hand, s.reserved, s.safety_stock, s.inbound,
-               s.unsellable, _raw(s.updated_at), _raw(vl.as_of), loc.name, loc.kind, loc.latitude,
-               loc.longitude, loc.pickup_enabled, loc.ship_enabled, loc.active, vs.mode,
-               vs.max_age_s, vs.deadline_ms, *(cs.c.quantity for cs in own))
+        select(*(c for group in groups.values() for c in group))
         .select_from(t.stock_level)
         .join(t.location, loc.id == s.location_id)
         .outerjoin(t.vendor_source, vs.location_id == s.location_id)
@@ -59,8 +81,72 @@ def _levels_statement() -> Select[Any]:
     for ch, cs in zip(_CHANNELS, own, strict=True):
         query = query.outerjoin(cs, and_(cs.c.sku == s.sku, cs.c.location_id == s.location_id,
                                          cs.c.channel == ch.value))
-    # The parameters stand in for the values `_with_lapsed` is written for.
-    return _with_lapsed(query, cast(datetime, NOW), cast(Sequence[str], SKUS))
+    # The parameters stand in for the values `_with_lapsed` is written for; it adds one
+    # column, "lapsed". Then "next_lapse", last: what a row is keyed by leaves it out.
+    query = _with_lapsed(query, cast(datetime, NOW), cast(Sequence[str], SKUS))
+    query = query.add_columns(next_lapse)
+    spans: dict[str, slice] = {}
+    start = 0
+    for name, group in [*groups.items(), ("lapsed", [None]), ("next_lapse", [None])]:
+        spans[name] = slice(start, start + len(group))
+        start += len(group)
+    assert start == len(query.selected_columns), "a column the spans do not know of"
+    return query, spans
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """Levels as read at database version `version` and time `read_at`; the same until a
+    commit changes the version or, at `until`, a hold lapses (None: no hold is due to)."""
+
+    version: object
+    read_at: datetime
+    until: datetime | None
+    found: Mapping[str, list[tuple[StockLevel, Location]]]
+    freshness: Freshness
+    size: int = 0  # levels in `found`
+
+
+async def _version(db: Database) -> object | None:
+    """The database's version now; None when it could not be asked (then nothing is kept).
+
+    It changes with every commit (on any connection, in any process) and with nothing that a
+    read could see otherwise, so two equal versions show the same rows:
+    - PostgreSQL: a snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in
+      progress). Equal snapshots see the same committed transactions; a write that commits
+      changes xmax (a new transaction id) or the in-progress list.
+    - SQLite: `PRAGMA data_version` of the one connection of `db.versions`, which changes
+      when any other connection commits (that one never writes).
+    Asked of the driver itself: one trip, and no transaction begun (SQLAlchemy's would cost a
+    BEGIN and a ROLLBACK)."""
+    async with db.versions.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection  # aiosqlite's or asyncpg's connection
+        try:
+            if db.is_sqlite:
+                [(version,)] = await driver.execute_fetchall("PRAGMA data_version")
+                return cast(object, version)
+            return cast(object, await driver.fetchval("SELECT pg_current_snapshot()::text"))
+        except Exception:
+            # SQLAlchemy saw nothing of it: drop the connection here (say, the server went
+            # away; `versions` has no pre-ping), and read as if nothing were kept.
+            log.warning("could not ask the database's version", exc_info=True)
+            raw.invalidate()
+            return None
+
+
+def _as_before(
+    kept: _Read, found: dict[str, list[tuple[StockLevel, Location]]], freshness: Freshness
+) -> tuple[dict[str, list[tuple[StockLevel, Location]]], Freshness]:
+    """A read, with what is the same as in `kept` given as the objects kept: what was derived
+    from them (a SKU's levels per channel, `SkuLevels`) then need not be worked out again.
+    Unchanged rows decode to the very objects they did before (`_read_levels`), so comparing
+    is mostly a matter of identity."""
+    same = kept.freshness
+    if freshness.sources == same.sources and freshness.reported == same.reported:
+        freshness = same
+    return {sku: kept.found[sku] if kept.found.get(sku) == levels else levels
+            for sku, levels in found.items()}, freshness
 
 
 class SqlAlchemyStockReader:
@@ -71,6 +157,10 @@ class SqlAlchemyStockReader:
         # SKUs are never deleted: one found here needs no second look (every availability
         # query asks first whether its SKUs exist).
         self._known_skus: set[str] = set()
+        # The last levels read per set of SKUs (see `levels_with_freshness`), and how many
+        # levels they hold together.
+        self._reads: dict[tuple[str, ...], _Read] = {}
+        self._kept_levels = 0
 
     async def levels_for_skus(
         self, skus: Sequence[str]
@@ -81,22 +171,61 @@ class SqlAlchemyStockReader:
     async def levels_with_freshness(
         self, skus: Sequence[str]
     ) -> tuple[Mapping[str, list[tuple[StockLevel, Location]]], Freshness]:
-        """The levels of `skus` and, in the same statement, what their sources reported when."""
-        found: dict[str, list[tuple[StockLevel, Location]]] = {s: [] for s in skus}
-        terms: dict[str, SourceTerms] = {}
-        reported: dict[Pair, datetime] = {}
+        """The levels of `skus` and, in the same statement, what their sources reported when.
+
+        The answer is kept with the database's version it was read at (`_version`) and given
+        again while that version and the time it depends on (holds lapsing) are the same:
+        asking the version is one trip with one value back, where reading and decoding the
+        levels is a row per location (1,200 rows for one SKU in the sources benchmark). A
+        commit by any connection, of this instance or another, changes the version."""
+        wanted = tuple(sorted(set(skus)))
         now = self.clock()
+        # Asked before the levels are read: never newer than what they show.
+        version = await _version(self.db)
+        kept = self._reads.get(wanted)
+        if kept is not None and version is not None and kept.version == version \
+                and kept.read_at <= now and (kept.until is None or now < kept.until):
+            return dict(kept.found), kept.freshness
         async with self.db.reader.connect() as conn:
-            # One read, no writes: no transaction needed.
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            for part in chunks(sorted(set(skus))):
+            if not self.db.is_sqlite:
+                # Reads only, no writes: no BEGIN and ROLLBACK trips. (SQLite's reader begins
+                # one read transaction whatever the level, and setting a level there costs
+                # two more trips to the driver's thread, then one to reset it.)
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            found: dict[str, list[tuple[StockLevel, Location]]] = {s: SkuLevels() for s in wanted}
+            terms: dict[str, SourceTerms] = {}
+            reported: dict[Pair, datetime] = {}
+            until: datetime | None = None
+            for part in chunks(wanted):
                 result = await conn.execute(_LEVELS, {"skus": list(part), "now": now})
                 # The driver's own rows: SQLAlchemy would make a Row of each (0.6 ms for
                 # 1,200) to convert nothing but SQLite's booleans, which `_decode` does.
                 rows = result.cursor.fetchall()
                 result.close()
                 _read_levels(rows, found, terms, reported)
-        return found, Freshness(sources=terms, reported=reported)
+                lapses = rows[0][_NEXT_LAPSE] if rows else None
+                if lapses is not None and (until is None or _instant(lapses) < until):
+                    until = _instant(lapses)
+        freshness = Freshness(sources=terms, reported=reported)
+        if kept is not None:  # read again after a commit, which may have changed nothing here
+            found, freshness = _as_before(kept, found, freshness)
+        if version is not None:
+            self._keep(wanted, _Read(version, now, until, found, freshness))
+        return dict(found), freshness
+
+    def _keep(self, wanted: tuple[str, ...], read: _Read) -> None:
+        """Kept until the levels held in all reads kept would pass `_MAX_KEPT_LEVELS`
+        (as many as the decoded rows they share: `_DECODED`); then the others are dropped."""
+        size = sum(len(levels) for levels in read.found.values())
+        if size > _MAX_KEPT_LEVELS:
+            return
+        old = self._reads.pop(wanted, None)
+        self._kept_levels -= old.size if old is not None else 0
+        if self._kept_levels + size > _MAX_KEPT_LEVELS:
+            self._reads.clear()
+            self._kept_levels = 0
+        self._reads[wanted] = replace(read, size=size)
+        self._kept_levels += size
 
     async def level(self, sku: str, location_id: str) -> tuple[StockLevel, Location] | None:
         async with self.db.reader.connect() as conn:
@@ -208,10 +337,11 @@ def _read_levels(
     A row is decoded once and its (frozen) objects shared by every later read that returns
     the same row: the same SKUs' levels come back request after request mostly unchanged, and
     making 1,200 levels and locations anew was most of the read's Python time. The key is the
-    whole row, so a changed level or location is a new entry, never a stale one."""
+    whole row but its last column (when the next hold lapses, which is no part of a level),
+    so a changed level or location is a new entry, never a stale one."""
     decoded = _DECODED
     for r in rows:
-        key = tuple(r)
+        key = tuple(r[:_NEXT_LAPSE])
         hit = decoded.get(key)
         if hit is None:
             if len(decoded) >= _MAX_DECODED:
@@ -226,8 +356,9 @@ def _read_levels(
 
 
 def _decode(r: tuple[Any, ...]) -> _Decoded:
-    sku, location_id, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[:9]
-    place = r[1:2] + r[9:16]
+    sku, on_hand, reserved, safety, inbound, unsellable, updated_at, as_of = r[_LEVEL]
+    place = r[_PLACE]
+    location_id = place[0]
     location = _PLACES.get(place)
     if location is None:
         if len(_PLACES) >= _MAX_DECODED:
@@ -236,13 +367,12 @@ def _decode(r: tuple[Any, ...]) -> _Decoded:
         # SQLite's booleans are 0 and 1 (the rows are the driver's own).
         location = _PLACES[place] = Location(location_id, name, _KINDS[kind], lat, lon,
                                              bool(pickup), bool(ship), bool(active))
-    own = r[19:19 + len(_CHANNELS)]
-    lapsed = r[-1]
+    lapsed = r[_LAPSED]
     level = StockLevel(
         sku, location_id, on_hand, reserved - lapsed if lapsed else reserved, safety, inbound,
         unsellable, _instant(updated_at),
-        tuple((ch, q) for ch, q in zip(_CHANNELS, own, strict=True) if q is not None))
-    mode, max_age_s, deadline_ms = r[16:19]
+        tuple((ch, q) for ch, q in zip(_CHANNELS, r[_OWN], strict=True) if q is not None))
+    mode, max_age_s, deadline_ms = r[_TERMS]
     source = None if mode is None else _source_terms(mode, max_age_s, deadline_ms)
     return sku, LevelAt(level, location), source, None if as_of is None else _instant(as_of)
 
@@ -267,7 +397,10 @@ def _with_lapsed(query: Select[Any], now: datetime, skus: Sequence[str]) -> Sele
         lapsed, and_(lapsed.c.sku == s.sku, lapsed.c.location_id == s.location_id))
 
 
-_LEVELS = _levels_statement()
+_LEVELS, _SPANS = _levels_statement()
+_LEVEL, _PLACE, _TERMS, _OWN = (_SPANS[k] for k in ("level", "place", "terms", "own"))
+_LAPSED, _NEXT_LAPSE = _SPANS["lapsed"].start, _SPANS["next_lapse"].start  # the last two
+_MAX_KEPT_LEVELS = 20_000
 _KNOWN_SKUS = select(t.sku.c.sku).where(t.sku.c.sku.in_(SKUS))
 _MAX_KNOWN_SKUS = 100_000
 

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.availability import Freshness, LevelAt, network_availability, sellable_now
+from domain.availability import (
+    Freshness,
+    LevelAt,
+    SkuLevels,
+    network_availability,
+    sellable_now,
+    sourced_levels,
+)
 from domain.location import Channel, Location, LocationKind, sells_on
 from domain.source import SourceMode, SourceTerms
 from domain.stock import Delta, StockLevel, atp
@@ -136,3 +143,35 @@ def test_network_availability_counts_exactly_what_sellable_now_allows() -> None:
                         and sellable_now(la.level, la.location, NOW, freshness)]
             assert [la.location.id for la in na.levels] == expected
             assert na.atp == 3 * len(expected)
+
+
+def test_levels_given_again_answer_as_the_same_levels_read_anew() -> None:
+    # A reader gives a read it kept as the same `SkuLevels`; what network_availability keeps
+    # with them (per channel: which locations are reported, the sums over the others) must
+    # change nothing: at any time, with any freshness, on any channel, with channel safety
+    # stock, and whichever reported levels have gone stale since.
+    terms = SourceTerms(SourceMode.PULL, timedelta(minutes=10), timedelta(milliseconds=300))
+    places = [loc(kind, pickup=p, ship=s, active=a, id=f"{kind.value}-{p}-{s}-{a}-{src}")
+              for kind in K for p in (False, True) for s in (False, True)
+              for a in (False, True) for src in ("none", "pulled")]
+    old = NOW - timedelta(hours=1)
+    safety = ((Channel.ONLINE, 2),)
+    plain = [LevelAt(StockLevel("S", p.id, 3 + n % 4, reserved=n % 2, updated_at=old,
+                                channel_safety=safety if n % 3 == 0 else ()), p)
+             for n, p in enumerate(places)]
+    kept = SkuLevels(plain)
+    pulled = {p.id: terms for p in places if p.id.endswith("pulled")}
+    # Another mapping of sources, even an equal one, works the view out again.
+    for sources, vendor_max_age in [(pulled, None), ({}, None), (dict(pulled), None),
+                                    (pulled, timedelta(minutes=30))]:
+        freshness = Freshness(vendor_max_age=vendor_max_age, sources=sources, reported={
+            ("S", p.id): NOW - timedelta(minutes=n % 20) for n, p in enumerate(places)})
+        for now in (NOW, NOW + timedelta(minutes=5), NOW + timedelta(hours=2)):
+            for channel in Channel:
+                want = network_availability("S", plain, channel, now, freshness)
+                for _ in range(2):  # the first works the view out, the second takes it
+                    got = network_availability("S", kept, channel, now, freshness)
+                    assert (got.atp, got.on_hand, got.reserved) == \
+                        (want.atp, want.on_hand, want.reserved)
+                    assert got.levels == want.levels and got.sources == want.sources
+                    assert sourced_levels(kept, freshness) == sourced_levels(plain, freshness)
