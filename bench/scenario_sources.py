@@ -1,7 +1,9 @@
 """Availability of one SKU across 1,200 locations, 100 of them dropship vendors pulled from
 the vendor simulator over loopback: p50/p99 of the server time (its `Server-Timing` header)
-on a real server, first with every level fresh, then with one vendor's level stale and that
-vendor hanging (the answer must come within the vendor's 300 ms deadline, the source marked).
+on a real server, first with every level fresh, then the same with another SKU's receipt
+committed before each read (so no read can be the one kept from before: a busy network), then
+with one vendor's level stale and that vendor hanging (the answer must come within the
+vendor's 300 ms deadline, the source marked).
 The client's round trip is reported next to it; the targets are judged on server time, as
 the issue words them."""
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import os
 import time
 from dataclasses import replace
@@ -49,6 +52,10 @@ HANG = 120.0
 TARGET_FRESH_P99_MS, TARGET_HANG_P99_MS = 15.0, 350.0
 SEEDER = Caller("bench-seed", Role.ADMIN)
 QUERY = f'{{ availability(sku: "{SKU}") {{ atp sources {{ location {{ id }} fresh error }} }} }}'
+# Another SKU's stock received between two reads: any commit moves the database's version, so
+# the next read cannot be the one kept from before (docs/sources.md), as on a busy network.
+OTHER_SKU = "BENCH-OTHER"
+RECEIVE_OTHER = """mutation($m: MovementInput!) { recordMovement(movement: $m) { status } }"""
 SET_SOURCE = """mutation($i: VendorSourceInput!) { setVendorSource(input: $i) { maxAgeSeconds } }"""
 
 
@@ -93,6 +100,8 @@ async def _measure(url: str, sim: VendorSim, sim_url: str, logs: Path) -> dict[s
         gql.take_timings()
         fresh_marks = await _requests(gql, CLIENTS, PER_CLIENT)
         fresh = {**_timings(gql), "marked": fresh_marks}
+        busy_marks = await _requests(gql, CLIENTS, PER_CLIENT, write_between=True)
+        busy = {**_timings(gql), "marked": busy_marks}
         hung = sim.vendors["vendor-000"]
         hung.mode, hung.delay = "slow", HANG
         await gql.data(SET_SOURCE, i=_source_input(sim_url, "vendor-000", max_age_seconds=0.5))
@@ -104,12 +113,13 @@ async def _measure(url: str, sim: VendorSim, sim_url: str, logs: Path) -> dict[s
         hung.mode, hung.delay = "ok", 0.0  # back to fresh for the in-process measure
         await gql.data(SET_SOURCE, i=_source_input(sim_url, "vendor-000", max_age_seconds=3600))
     cpu = await _cpu_per_request(url)
-    print(f"   {version}: server time p99 fresh {fresh['server']['p99_ms']} ms, hanging "
+    print(f"   {version}: server time p99 fresh {fresh['server']['p99_ms']} ms (with a write "
+          f"between reads {busy['server']['p99_ms']} ms), hanging "
           f"{hanging['server']['p99_ms']} ms (max {hanging['server']['max_ms']}); round trip "
           f"p99 fresh {fresh['round_trip']['p99_ms']} ms, hanging "
           f"{hanging['round_trip']['p99_ms']} ms; in-process CPU p50 {cpu['p50_ms']} ms",
           flush=True)
-    return {"version": version, "fresh": fresh, "hanging": hanging,
+    return {"version": version, "fresh": fresh, "fresh_busy": busy, "hanging": hanging,
             "in_process_cpu_fresh": cpu, "load_average": os.getloadavg()}
 
 
@@ -141,12 +151,21 @@ async def _cpu_per_request(url: str, count: int = 100) -> dict[str, float]:
     return latency_ms(spent)
 
 
-async def _requests(gql: TimedGraphQL, clients: int, per_client: int) -> dict[str, int]:
-    """Run the queries; how often a vendor came back marked, by error."""
+async def _requests(gql: TimedGraphQL, clients: int, per_client: int,
+                    write_between: bool = False) -> dict[str, int]:
+    """Run the queries (`write_between`: each after another SKU's receipt, whose own timing
+    is left out); how often a vendor came back marked, by error."""
     marks: dict[str, int] = {}
+    receipts = itertools.count()
 
     async def client() -> None:
         for _ in range(per_client):
+            if write_between:
+                await gql.data(RECEIVE_OTHER, m={
+                    "eventId": f"other-{next(receipts)}", "type": "RECEIVE", "sku": OTHER_SKU,
+                    "locationId": "wh-00", "quantity": 1})
+                gql.latencies.pop()  # the receipt's own (one client: the last one recorded)
+                gql.server_times.pop()
             found = (await gql.data(QUERY))["availability"]
             for s in found["sources"]:
                 if not s["fresh"] or s["error"]:
@@ -181,6 +200,7 @@ async def _seed(services: Services, sim_url: str) -> None:
         await catalog.upsert_location(services.catalog, services.reader, catalog.LocationChange(
             v, f"Bench {v}", LocationKind.DROPSHIP_VENDOR, 48.0, 11.0, ship_enabled=True), now)
     await catalog.upsert_sku(services.catalog, SKU, "Bench sourced product", None, now)
+    await catalog.upsert_sku(services.catalog, OTHER_SKU, "Bench other product", None, now)
     opening = [Movement(f"open-{loc}", MovementType.RECEIVE, SKU, loc, 10) for loc in recorded]
     for start in range(0, len(opening), 500):
         await record_movements(services.ledger, services.publisher, opening[start:start + 500],
@@ -220,7 +240,7 @@ def _met(engines: dict[str, Any]) -> dict[str, dict[str, bool]]:
 def _table(engines: dict[str, Any]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for e, r in _measured(engines).items():
-        for phase in ("fresh", "hanging"):
+        for phase in ("fresh", "fresh_busy", "hanging"):
             server, trip = r[phase]["server"], r[phase]["round_trip"]
             rows.append({"engine": e, "phase": phase, "server p50 ms": server["p50_ms"],
                          "server p99 ms": server["p99_ms"], "server max ms": server["max_ms"],
