@@ -18,6 +18,7 @@ from app.container import build_database, build_services
 from app.fanout.debug import subscriptions_debug
 from app.fanout.direct import RawSendMiddleware
 from app.fanout.runtime import build_broadcast, connected, serving
+from app.gc_watch import watching
 from app.graphql_view import StockgraphGraphQL
 from app.health import healthz, readyz
 from app.replenishment import webhook_courier
@@ -62,9 +63,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # takes the collector's pauses out of wide reads' p99 (docs/benchmarks.md).
                 gc.collect()
                 gc.freeze()
+                pauses = watching()
                 try:
                     yield
                 finally:
+                    gc.callbacks.remove(pauses)
                     gc.unfreeze()
         finally:
             await db.dispose()
