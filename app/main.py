@@ -63,11 +63,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # takes the collector's pauses out of wide reads' p99 (docs/benchmarks.md).
                 gc.collect()
                 gc.freeze()
-                pauses = watching()
                 try:
-                    yield
+                    async with watching():  # and later survivors of slow full collections
+                        yield
                 finally:
-                    gc.callbacks.remove(pauses)
                     gc.unfreeze()
         finally:
             await db.dispose()
