@@ -86,8 +86,11 @@ async def run(out_dir: Path) -> dict[str, object]:
         keyed_env = {**env, "STOCKGRAPH_API_KEYS_FILE": str(keys),
                      "STOCKGRAPH_RATE_LIMIT": "1000000", "STOCKGRAPH_RATE_LIMIT_BURST": "1000000"}
         stockgraph = [STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port"]
+        # uvicorn as `stockgraph serve` runs it (app/cli.py): its HTTP protocol, and the access
+        # log at info (a "warning" level here used to spare bare the log line keyed pays).
         bare = [sys.executable, "-m", "uvicorn", f"{__name__}:bare_app", "--factory",
-                "--log-level", "warning", "--host", "127.0.0.1", "--port"]
+                "--http", "app.http_protocol:JoinedWritesHttpToolsProtocol",
+                "--log-level", "info", "--host", "127.0.0.1", "--port"]
         async with AsyncExitStack() as stack:
             servers = {
                 "keyed": await stack.enter_async_context(serving(stockgraph, keyed_env, "keyed")),
