@@ -31,6 +31,16 @@ def queue(runs: Runs, limit: int = 10) -> GroupCommit[str, str]:
     return GroupCommit(runs, key=lambda x: x.split("#")[0], size=len, limit=limit)
 
 
+async def _running_first() -> tuple[Runs, GroupCommit[str, str], asyncio.Future[str]]:
+    """A queue whose first group ("a") is running and held until `runs.release` is set."""
+    runs = Runs()
+    runs.release.clear()
+    q = queue(runs, limit=100)
+    first = asyncio.ensure_future(q.submit("a"))
+    await runs.started.wait()
+    return runs, q, first
+
+
 async def test_a_lone_request_runs_at_once_and_a_crowd_goes_together() -> None:
     runs = Runs()
     q = queue(runs, limit=100)
@@ -40,11 +50,7 @@ async def test_a_lone_request_runs_at_once_and_a_crowd_goes_together() -> None:
 
 
 async def test_arrivals_during_a_run_wait_for_the_next_group() -> None:
-    runs = Runs()
-    runs.release.clear()
-    q = queue(runs, limit=100)
-    first = asyncio.ensure_future(q.submit("a"))
-    await runs.started.wait()
+    runs, q, first = await _running_first()
     later = [asyncio.ensure_future(q.submit(x)) for x in "bc"]
     runs.release.set()
     assert [await first, *[await x for x in later]] == ["A", "B", "C"]
@@ -70,11 +76,7 @@ async def test_each_caller_gets_its_own_error_or_the_groups() -> None:
 
 
 async def test_a_caller_that_gave_up_before_its_turn_is_never_run() -> None:
-    runs = Runs()
-    runs.release.clear()
-    q = queue(runs, limit=100)
-    first = asyncio.ensure_future(q.submit("a"))
-    await runs.started.wait()
+    runs, q, first = await _running_first()
     quitter = asyncio.ensure_future(q.submit("gone"))
     stayer = asyncio.ensure_future(q.submit("b"))
     await asyncio.sleep(0)
