@@ -49,6 +49,8 @@ run: export STOCKGRAPH_API_KEYS_FILE ?= deploy/demo-keys.toml
 # The vendor simulator (docs/sources.md): vendor-nordic is pulled from it, vendor-alpen pushes.
 run: export STOCKGRAPH_DEMO_VENDOR_URL ?= http://$(HOST):$(VENDOR_PORT)
 run: export STOCKGRAPH_VENDOR_SIM_PUSH_KEY ?= demo-vendor-Zm5bQ1xR
+# A line per request, to watch the demo work (off by default: README, settings).
+run: export STOCKGRAPH_ACCESS_LOG ?= true
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/stockgraph migrate

@@ -48,7 +48,8 @@ def serve(
         raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                lifespan="on", log_level="info", ws="websockets-sansio",
+                lifespan="on", log_level="info", access_log=Settings().access_log,
+                ws="websockets-sansio",
                 http="app.http_protocol:JoinedWritesHttpToolsProtocol",
                 ws_per_message_deflate=Settings().ws_compression)
 

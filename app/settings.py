@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, alias="STOCKGRAPH_DB_POOL_SIZE")
     sqlite_busy_timeout_seconds: float = Field(default=30.0, alias="STOCKGRAPH_SQLITE_BUSY_TIMEOUT")
     graphiql: bool = Field(default=True, alias="STOCKGRAPH_GRAPHIQL")
+    # One log line per HTTP request (uvicorn's access log). Off by default: at a few thousand
+    # requests/s it is a tenth of the server's CPU, and a proxy in front usually logs requests.
+    access_log: bool = Field(default=False, alias="STOCKGRAPH_ACCESS_LOG")
     run_migrations_at_start: bool = Field(default=True, alias="STOCKGRAPH_MIGRATE_AT_START")
 
     # Reservations (docs/reservations.md).

@@ -40,7 +40,7 @@ from app.server_timing import ServerTimingMiddleware
 from bench.support import ROOT, TimedGraphQL, fresh_database, log_dir, median, ratio, seeding
 from domain.access import Role
 from domain.movement import MovementType
-from resolvers.schema import AFTER_THE_GUARDS, build_schema
+from resolvers.schema import PLAIN_GATE, build_schema
 from tests.support.auth import bearer, write_keys_file
 from tests.support.network import build_network, mv, record
 from tests.support.server import STOCKGRAPH, free_port
@@ -60,8 +60,8 @@ def bare_app() -> Starlette:
     app.user_middleware[:] = [m for m in app.user_middleware if m.cls is ServerTimingMiddleware]
     view = next(getattr(r, "endpoint") for r in app.routes  # noqa: B009 (BaseRoute lacks it)
                 if getattr(r, "path", "") == "/graphql")
-    # Error masking and what follows the guards (NUL check, validation and parse caches)
-    view.schema.extensions = [view.schema.extensions[0], *AFTER_THE_GUARDS]
+    # Error masking, the NUL check, validation and parse caches: no access check or limits
+    view.schema.extensions = [PLAIN_GATE]
     return app
 
 
@@ -86,11 +86,11 @@ async def run(out_dir: Path) -> dict[str, object]:
         keyed_env = {**env, "STOCKGRAPH_API_KEYS_FILE": str(keys),
                      "STOCKGRAPH_RATE_LIMIT": "1000000", "STOCKGRAPH_RATE_LIMIT_BURST": "1000000"}
         stockgraph = [STOCKGRAPH, "serve", "--host", "127.0.0.1", "--port"]
-        # uvicorn as `stockgraph serve` runs it (app/cli.py): its HTTP protocol, and the access
-        # log at info (a "warning" level here used to spare bare the log line keyed pays).
+        # uvicorn as `stockgraph serve` runs it (app/cli.py): its HTTP protocol, logs at info
+        # and no access log (STOCKGRAPH_ACCESS_LOG's default).
         bare = [sys.executable, "-m", "uvicorn", f"{__name__}:bare_app", "--factory",
                 "--http", "app.http_protocol:JoinedWritesHttpToolsProtocol",
-                "--log-level", "info", "--host", "127.0.0.1", "--port"]
+                "--log-level", "info", "--no-access-log", "--host", "127.0.0.1", "--port"]
         async with AsyncExitStack() as stack:
             servers = {
                 "keyed": await stack.enter_async_context(serving(stockgraph, keyed_env, "keyed")),
