@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from adapters.db.migrate import migrate
-from app.auth import AccessMiddleware, build_gate, schema_extensions
+from app.auth import AccessMiddleware, build_gate, operation_gate
 from app.container import build_database, build_services
 from app.fanout.debug import subscriptions_debug
 from app.fanout.direct import RawSendMiddleware
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.dispose()
 
-    schema = build_schema(schema_extensions(settings, gate))
+    schema = build_schema(operation_gate(settings, gate))
     graphql = StockgraphGraphQL(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,

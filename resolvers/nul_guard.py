@@ -1,4 +1,4 @@
-"""The schema extension that refuses text holding the NUL character (U+0000).
+"""The check that refuses text holding the NUL character (U+0000).
 
 JSON and GraphQL carry it ("\\u0000"), but PostgreSQL cannot store it in text and raises
 mid-transaction, and SQLite would store a value other systems choke on. No SKU, name, bin or
@@ -8,25 +8,21 @@ before validation, as bad input that changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, StringValueNode, Visitor, visit
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 NUL = "\x00"
 MESSAGE = "text may not contain the NUL character (U+0000)"
 
 
-class NulGuard(SchemaExtension):
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if ctx.pre_execution_errors is None and document is not None and (
-                _holds_nul(ctx.variables) or _literal_holds_nul(ctx.query, document)):
-            ctx.pre_execution_errors = [
-                GraphQLError(MESSAGE, extensions={"code": "BAD_USER_INPUT"})]
-        yield
+def nul_refusal(ctx: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
+    """An OperationGate check (resolvers/operation_gate.py)."""
+    if _holds_nul(ctx.variables) or _literal_holds_nul(ctx.query, document):
+        return [GraphQLError(MESSAGE, extensions={"code": "BAD_USER_INPUT"})]
+    return []
 
 
 def _literal_holds_nul(query: str | None, document: DocumentNode) -> bool:

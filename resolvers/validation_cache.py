@@ -8,19 +8,18 @@ it is kept per schema in a bounded LRU keyed by the operation text and the rules
 
 Strawberry's own ValidationCache cannot be used here: it sets the pre-execution errors
 unconditionally, which would erase a refusal made by the guards before it (access, limits,
-NUL). This extension is added after them and, like them, acts only while no pre-execution
-error is set; Strawberry's validation then sees an answer and does not run again.
+NUL). `OperationGate` (resolvers/operation_gate.py) asks this only where no guard refused;
+Strawberry's validation then sees an answer and does not run again.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from graphql import GraphQLError, GraphQLSchema
-from strawberry.extensions import SchemaExtension
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from graphql.validation import ASTValidationRule
 from strawberry.schema.schema import validate_document
 
 MAXSIZE = 512  # distinct operation texts kept per schema
@@ -29,21 +28,17 @@ _answers: WeakKeyDictionary[GraphQLSchema, OrderedDict[_Key, list[GraphQLError]]
     WeakKeyDictionary())
 
 
-class ValidationByText(SchemaExtension):
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if (ctx.pre_execution_errors is None and ctx.graphql_document is not None
-                and ctx.query and ctx.validation_rules):
-            schema = ctx.schema._schema
-            known = _answers.setdefault(schema, OrderedDict())
-            key = (ctx.query, tuple(ctx.validation_rules))
-            found = known.get(key)
-            if found is None:
-                found = validate_document(schema, ctx.graphql_document, ctx.validation_rules)
-                known[key] = found
-                if len(known) > MAXSIZE:
-                    known.popitem(last=False)
-            else:
-                known.move_to_end(key)
-            ctx.pre_execution_errors = found
-        yield
+def validated(schema: GraphQLSchema, query: str, document: DocumentNode,
+              rules: tuple[type[ASTValidationRule], ...]) -> list[GraphQLError]:
+    """The validation errors of `document` (parsed from `query`), kept by text and rules."""
+    known = _answers.setdefault(schema, OrderedDict())
+    key = (query, rules)
+    found = known.get(key)
+    if found is None:
+        found = validate_document(schema, document, rules)
+        known[key] = found
+        if len(known) > MAXSIZE:
+            known.popitem(last=False)
+    else:
+        known.move_to_end(key)
+    return found

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from app.auth.gate import AccessConfigError, Gate, build_gate, load_keys
-from app.auth.guard import RequestGuard
+from app.auth.guard import AccessCheck
 from app.auth.middleware import AccessMiddleware
 from app.auth.shape import ShapeLimits
 from app.settings import Settings
+from resolvers.nul_guard import nul_refusal
+from resolvers.operation_gate import OperationGate
 
 __all__ = ["AccessConfigError", "AccessMiddleware", "Gate", "build_gate", "load_keys",
-           "schema_extensions"]
+           "operation_gate"]
 
 
-def schema_extensions(settings: Settings, gate: Gate) -> list[Callable[[], SchemaExtension]]:
-    """Per-request extensions: the guard caps the tokens parsed and refuses forbidden or
-    oversized operations before validation; introspection can be turned off."""
+def operation_gate(settings: Settings, gate: Gate) -> Callable[[], OperationGate]:
+    """What is done to each operation: the parser reads at most so many tokens; the access
+    check refuses forbidden or oversized operations, then the NUL check bad text, before
+    validation; introspection can be turned off."""
     limits = ShapeLimits(settings.max_query_depth, settings.max_query_cost, settings.max_aliases)
-    extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: RequestGuard(gate, limits, settings.max_query_tokens),
-    ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return extensions
+    return partial(  # a gate per request: Strawberry gives each its execution context
+        OperationGate, checks=(AccessCheck(gate, limits), nul_refusal),
+        max_tokens=settings.max_query_tokens,
+        rules=() if settings.introspection else (NoSchemaIntrospectionCustomRule,))

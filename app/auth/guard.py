@@ -1,10 +1,11 @@
-"""The schema extension that refuses an operation before it is validated or executed.
+"""The check that refuses an operation before it is validated or executed.
 
-It runs at the start of validation (the document is parsed, nothing has run): it checks every
-root field of the operation to be executed, through aliases and fragments, against the
-policy, then the operation's shape against the limits. Any refusal becomes the operation's
-pre-execution errors, so Strawberry skips validation and execution: a forbidden mutation
-changes nothing. Subscriptions and operations over WebSocket pass the same way.
+`OperationGate` (resolvers/operation_gate.py) asks it first at the start of validation (the
+document is parsed, nothing has run): it checks every root field of the operation to be
+executed, through aliases and fragments, against the policy, then the operation's shape
+against the limits. Any refusal becomes the operation's pre-execution errors, so Strawberry
+skips validation and execution: a forbidden mutation changes nothing. Subscriptions and
+operations over WebSocket pass the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from graphql import (
     value_from_ast_untyped,
 )
 from starlette.websockets import WebSocket
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app.auth.gate import Gate
@@ -39,27 +39,12 @@ from domain.access import Caller
 FORBIDDEN = "FORBIDDEN"
 
 
-class RequestGuard(SchemaExtension):
-    def __init__(self, gate: Gate, limits: ShapeLimits, max_tokens: int) -> None:
+class AccessCheck:
+    def __init__(self, gate: Gate, limits: ShapeLimits) -> None:
         self.gate = gate
         self.limits = limits
-        self.max_tokens = max_tokens
 
-    def on_operation(self) -> Iterator[None]:
-        # What strawberry's MaxTokensLimiter does: the parser gives up past this many tokens.
-        # Done here rather than by adding that extension: each extension costs every request.
-        self.execution_context.parse_options["max_tokens"] = self.max_tokens
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if ctx.pre_execution_errors is None and ctx.graphql_document is not None:
-            errors = self._refusals(ctx, ctx.graphql_document)
-            if errors:
-                ctx.pre_execution_errors = errors
-        yield
-
-    def _refusals(self, ctx: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
+    def __call__(self, ctx: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
         operation = get_operation_ast(document, ctx.operation_name)
         if operation is None:
             return []  # Strawberry reports the missing or ambiguous operation

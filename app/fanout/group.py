@@ -18,10 +18,10 @@ from graphql.execution import Executor, execute_subscription_event
 
 from app.fanout.direct import text_frame
 from app.fanout.outbox import Outbox
+from resolvers.operation_gate import MASKED, is_bug
 from services.changes import Topic
 
 log = logging.getLogger("stockgraph.fanout")
-MASKED = "Unexpected error."
 
 
 class Wire:
@@ -139,7 +139,7 @@ class Group:
 
 def _masked(error: GraphQLError) -> dict[str, Any]:
     formatted = dict(error.formatted)
-    if error.original_error is None or isinstance(error.original_error, GraphQLError):
+    if not is_bug(error):
         return formatted
     log.error("subscription event failed", exc_info=error.original_error)
     return {**formatted, "message": MASKED}
