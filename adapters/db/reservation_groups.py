@@ -19,22 +19,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
-from adapters.db.channel_safety import ChannelSafety, attach, channel_safety
-from adapters.db.posting import LedgerWriter, Posting
-from adapters.db.replenishment import raise_requests, rules_to_check
-from adapters.db.reservation_rows import (
-    LOCATIONS,
-    claim_statement,
-    line_rows,
-    load_reservation,
-    reservation_row,
-)
+from adapters.db.channel_safety import ChannelSafety, attach
+from adapters.db.group_statements import CoreStatements, DriverStatements, GroupStatements
+from adapters.db.posting import Posting
+from adapters.db.replenishment import raise_requests
+from adapters.db.reservation_rows import LOCATIONS, load_reservation
 from adapters.db.rows import location_from_row
 from domain import reservation as rules
 from domain.events import StockChanged
@@ -46,13 +39,7 @@ from domain.stock import Delta, StockLevel
 
 Outcome = tuple[Reservation | Shortage, list[StockChanged]]
 Expirer = Callable[[AsyncConnection, Sequence[Pair], datetime], Awaitable[list[StockChanged]]]
-s, r = t.stock_level.c, t.reservation.c
-
-_RESERVE_MORE = (
-    t.stock_level.update()
-    .where(s.sku == bindparam("k_sku"), s.location_id == bindparam("k_loc"))
-    .values(reserved=s.reserved + bindparam("d_reserved"), updated_at=bindparam("now"))
-)
+r = t.reservation.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +55,12 @@ async def hold_group(
     """Every reservation of `group` held or refused, in one transaction the caller opened:
     per reservation, its outcome, or the exception meant for its caller alone."""
     answers: list[Outcome | Exception | None] = [None] * len(group)
+    # Through SQLAlchemy: the first statement begins the transaction the driver's then join.
     places = {row.id: location_from_row(row) for row in await conn.execute(
         LOCATIONS, {"ids": sorted({x.location_id for a in group for x in a.draft.lines})})}
+    statements: GroupStatements = (
+        await DriverStatements.of(conn) if dialect == "postgresql"
+        else CoreStatements(conn, dialect))
     admitted: list[int] = []
     for i, asked in enumerate(group):
         try:
@@ -78,7 +69,7 @@ async def hold_group(
             answers[i] = exc
             continue
         admitted.append(i)
-    fresh = await _claim(conn, dialect, [group[i].draft for i in admitted])
+    fresh = await statements.claim([group[i].draft for i in admitted]) if admitted else set()
     holding: list[int] = []
     for i in admitted:
         draft = group[i].draft
@@ -90,51 +81,41 @@ async def hold_group(
             answers[i] = (found, [])
     if holding:
         drafts = [group[i].draft for i in holding]
-        for i, outcome in zip(holding, await _hold(conn, dialect, lock, drafts, expire_overdue),
-                              strict=True):
+        decided = await _hold(conn, statements, dialect, lock, drafts, expire_overdue)
+        for i, outcome in zip(holding, decided, strict=True):
             answers[i] = outcome
     assert all(a is not None for a in answers)
     return [a for a in answers if a is not None]
 
 
-async def _claim(conn: AsyncConnection, dialect: str, drafts: Sequence[Reservation]
-                 ) -> set[str]:
-    """Store the drafts under their idempotency keys; the ids of those stored (a key already
-    taken stores nothing, after its holder commits if it is still in flight)."""
-    if not drafts:
-        return set()
-    rows = await conn.execute(claim_statement(dialect), [reservation_row(d) for d in drafts])
-    return set(rows.scalars())
-
-
 async def _hold(
-    conn: AsyncConnection, dialect: str, lock: bool, drafts: Sequence[Reservation],
-    expire_overdue: Expirer,
+    conn: AsyncConnection, statements: GroupStatements, dialect: str, lock: bool,
+    drafts: Sequence[Reservation], expire_overdue: Expirer,
 ) -> list[Outcome]:
     now = max(d.created_at for d in drafts)
     pairs = {(x.sku, x.location_id) for d in drafts for x in d.lines}
-    reorder = await rules_to_check(conn, dialect, pairs)
-    writer = LedgerWriter(conn, dialect, "", now)
-    levels = await writer.levels(pairs, lock=lock)
-    safety = await channel_safety(conn, sorted({sku for sku, _ in pairs}))
-    decided = _decide(drafts, levels, safety, now)
+    read = await statements.read(pairs, lock=lock)
+    safety = read.safety
+    decided = _decide(drafts, read.levels, safety, now)
     expired: list[StockChanged] = []
     short_pairs = sorted({(x.sku, x.location_id) for d in decided.refused.values()
                           for x in d.lines})
     if short_pairs:  # lapsed holds may be in the way: give them back, then decide again
         expired = await expire_overdue(conn, short_pairs, now)
         if expired:
-            levels = await writer.levels(pairs, lock=lock)
-            decided = _decide(drafts, levels, safety, now)
-    await _store(conn, drafts, decided, now)
+            decided = _decide(drafts, (await statements.read(pairs, lock=lock)).levels, safety,
+                              now)
     held = [d for d in drafts if d.id not in decided.refused]
     postings = [Posting(rules.RESERVE, d.id, Effect(x.sku, x.location_id,
                                                     Delta(reserved=x.quantity)))
                 for d in held for x in d.lines]
-    sequences = await writer.entries(postings, actors=[d.actor for d in held for _ in d.lines])
+    sequences = await statements.write(
+        held, decided.refused.keys(), decided.totals, postings,
+        [d.actor for d in held for _ in d.lines], now)
     changes = expired + [StockChanged(seq, level, rules.RESERVE, now)
                          for seq, level in zip(sequences, decided.after, strict=True)]
-    changes = await raise_requests(conn, dialect, now, changes, decided.totals.keys(), reorder)
+    changes = await raise_requests(conn, dialect, now, changes, decided.totals.keys(),
+                                   read.rules)
     return _answers(drafts, decided, changes, len(expired))
 
 
@@ -172,21 +153,6 @@ def _decide(drafts: Sequence[Reservation], levels: Mapping[Pair, StockLevel],
             after.append(running[pair])
             totals[pair] = totals.get(pair, 0) + x.quantity
     return _Decided(refused, after, totals)
-
-
-async def _store(conn: AsyncConnection, drafts: Sequence[Reservation], decided: _Decided,
-                 now: datetime) -> None:
-    """The held drafts' lines and levels; the refused drafts' claims removed."""
-    if decided.refused:
-        await conn.execute(t.reservation.delete().where(r.id.in_(sorted(decided.refused))))
-    lines: list[dict[str, Any]] = [row for d in drafts if d.id not in decided.refused
-                                   for row in line_rows(d)]
-    if lines:
-        await conn.execute(t.reservation_line.insert(), lines)
-    if decided.totals:  # the rows are locked (or the writer is alone): add what was held
-        await conn.execute(_RESERVE_MORE, [
-            {"k_sku": sku, "k_loc": loc, "d_reserved": q, "now": now}
-            for (sku, loc), q in sorted(decided.totals.items())])
 
 
 def _answers(drafts: Sequence[Reservation], decided: _Decided, changes: list[StockChanged],

@@ -94,10 +94,11 @@ class SqlAlchemyReservations:
         return await self.groups.submit(Asked(draft, admit))
 
     async def _hold_group(self, group: list[Asked]) -> list[Outcome | BaseException]:
-        """A group of one runs the statements of one reservation (they are fewer); a group
+        """On SQLite a group of one runs the statements of one reservation (they are fewer; on
+        PostgreSQL the group's are fewer still, adapters/db/group_statements.py); a group
         that fails as a whole is retried one reservation at a time, so that an error reaches
         only the caller it belongs to."""
-        if len(group) > 1:
+        if len(group) > 1 or not self.db.is_sqlite:
             try:
                 return list(await self._transaction(lambda conn: hold_group(
                     conn, self.db.dialect, not self.db.is_sqlite, group, self._expire_overdue)))

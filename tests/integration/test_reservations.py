@@ -24,6 +24,7 @@ from domain.errors import InvalidInputError
 from domain.events import StockChanged
 from domain.location import Channel
 from domain.movement import MovementType
+from domain.replenishment import ReorderRule
 from domain.reservation import (
     LineRequest,
     Reservation,
@@ -32,7 +33,7 @@ from domain.reservation import (
     Shortage,
 )
 from resolvers.context import Services
-from services import reservations
+from services import replenishment, reservations, routing
 from services.availability import availabilities
 from services.movements import record_movements
 from tests.conftest import GraphQLClient
@@ -224,6 +225,29 @@ async def test_a_group_gives_back_lapsed_holds_in_its_way(net: Net) -> None:
     assert found is not None and found.status is ReservationStatus.EXPIRED
     assert await net.level("SKU-B", "wh-1") == (3, 3, 0)
     assert await net.s.reader.drift() == []
+
+
+async def test_a_group_weighs_channel_safety_and_raises_replenishment(net: Net) -> None:
+    # store-1 holds 10 of SKU-A; online keeps 6 of them back; reorder at 5, up to 20
+    await routing.set_channel_safety_stock(net.s.routing, net.s.reader, "SKU-A", "store-1",
+                                           Channel.ONLINE, 6, NOW)
+    await replenishment.set_reorder_rule(
+        net.s.replenishment, ReorderRule("SKU-A", "store-1", 5, 20), NOW)
+    online, in_store, more = await _answers(
+        net.reserve("cart-c1", ("SKU-A", "store-1", 5)),  # online sees 4
+        net.reserve("cart-c2", ("SKU-A", "store-1", 5), channel=Channel.STORE),
+        net.reserve("cart-c3", ("SKU-A", "store-1", 1), channel=Channel.STORE),
+    )
+    assert _groups(net).largest == 3
+    assert isinstance(online, Shortage) and online.lines[0].available == 4
+    assert isinstance(in_store, Reservation) and isinstance(more, Reservation)
+    assert await net.level("SKU-A", "store-1") == (10, 6, 4)
+    # the group left the position at 4: one request, for the gap to 20, on the last change
+    [request] = await replenishment.requests(net.s.replenishment, None, "SKU-A", None, 10)
+    assert (request.location_id, request.quantity, request.position) == ("store-1", 16, 4)
+    raised = [c for c in net.published.changes if c.raised is not None]
+    assert [(c.level.reserved, c.raised.request_id) for c in raised if c.raised] == [
+        (6, request.id)]
 
 
 async def test_one_key_twice_in_a_crowd_holds_once(net: Net) -> None:
