@@ -124,9 +124,10 @@ async def execute_many(
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if not isinstance(exc, DBAPIError):
-        return False
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    """A deadlock, a serialization failure or a lost race for a unique key: through SQLAlchemy,
+    or raised by asyncpg itself (statements sent to the driver: group_statements.py)."""
+    error = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     return code in RETRYABLE_SQLSTATES
 
 
