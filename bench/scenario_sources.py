@@ -52,8 +52,8 @@ HANG = 120.0
 TARGET_FRESH_P99_MS, TARGET_HANG_P99_MS = 15.0, 350.0
 SEEDER = Caller("bench-seed", Role.ADMIN)
 QUERY = f'{{ availability(sku: "{SKU}") {{ atp sources {{ location {{ id }} fresh error }} }} }}'
-# Another SKU's stock received between two reads: any commit moves the database's version, so
-# the next read cannot be the one kept from before (docs/sources.md), as on a busy network.
+# Another SKU's stock received between two reads, as on a busy network: the read kept from
+# before must survive it (docs/sources.md, "Reading the same levels again").
 OTHER_SKU = "BENCH-OTHER"
 RECEIVE_OTHER = """mutation($m: MovementInput!) { recordMovement(movement: $m) { status } }"""
 SET_SOURCE = """mutation($i: VendorSourceInput!) { setVendorSource(input: $i) { maxAgeSeconds } }"""

@@ -16,8 +16,8 @@ class Database:
     """Holds the engines. Writers on SQLite begin with BEGIN IMMEDIATE so that a transaction's
     first read already holds the write lock (pysqlite otherwise defers BEGIN to the first
     write, and a read-then-write race would see stale rows). `versions` asks nothing but the
-    database's version, which tells a reader whether what it read before still stands
-    (adapters/db/queries.py `_version`); it never writes."""
+    fingerprint of the rows a read reads, which tells a reader whether what it read before
+    still stands (adapters/db/queries.py `_fingerprint`); it never writes."""
 
     def __init__(self, url: str, pool_size: int = 20, busy_timeout: float = 30.0) -> None:
         self.url: URL = make_url(url)
@@ -26,7 +26,6 @@ class Database:
             self._ensure_directory()
             self.writer = self._sqlite_engine(busy_timeout, "BEGIN IMMEDIATE")
             self.reader = self._sqlite_engine(busy_timeout, "BEGIN")
-            # One connection: SQLite's data version is a value of the connection's own.
             self.versions = self._sqlite_engine(busy_timeout, "BEGIN", pool_size=1,
                                                 max_overflow=0)
         else:
@@ -35,7 +34,7 @@ class Database:
             )
             self.reader = self.writer
             # No pre-ping, which would be a second trip: a broken connection fails its one
-            # question and is dropped (adapters/db/queries.py `_version`).
+            # question and is dropped (adapters/db/queries.py `_fingerprint`).
             self.versions = create_async_engine(self.url, pool_size=1, max_overflow=4,
                                                 isolation_level="AUTOCOMMIT")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,7 +35,8 @@ from domain.stock import StockLevel
 
 log = logging.getLogger("stockgraph.reads")
 # Every column a Location holds (not updated_at: parsing it is a cost per row, for nothing).
-_LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c if c.name != "updated_at"]
+_LOCATION_COLUMNS = [c.label(f"loc_{c.name}") for c in t.location.c
+                     if c.name not in ("updated_at", "stamp")]
 # Statements built once are executed with these (building one per request costs ~0.5 ms).
 SKUS: BindParameter[str] = bindparam("skus", expanding=True)
 NOW = bindparam("now", type_=t.Timestamp)
@@ -96,8 +98,9 @@ def _levels_statement() -> tuple[Select[Any], dict[str, slice]]:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """Levels as read at database version `version` and time `read_at`; the same until a
-    commit changes the version or, at `until`, a hold lapses (None: no hold is due to)."""
+    """Levels as read at fingerprint `version` and time `read_at`; the same until a commit
+    changes a row the read reads (`_fingerprint`) or, at `until`, a hold lapses (None: no
+    hold is due to)."""
 
     version: object
     read_at: datetime
@@ -107,30 +110,50 @@ class _Read:
     size: int = 0  # levels in `found`
 
 
-async def _version(db: Database) -> object | None:
-    """The database's version now; None when it could not be asked (then nothing is kept).
+def _fingerprint_sql(dialect: str) -> str:
+    """(sum, count) of the change stamps (migration 0006) of every row the levels read can
+    read for the SKUs in the first parameter: their levels, vendor levels, channel safety
+    stock and ACTIVE holds, and all locations and sources (any location can join)."""
+    skus = ("= ANY($1::text[])" if dialect == "postgresql"
+            else "IN (SELECT value FROM json_each(?1))")
+    parts = [f"stock_level WHERE sku {skus}", f"vendor_level WHERE sku {skus}",
+             f"channel_safety_stock WHERE sku {skus}",
+             f"reservation_line WHERE sku {skus} AND status = 'ACTIVE'",
+             "location", "vendor_source"]
+    return "SELECT * FROM " + ", ".join(
+        f"(SELECT coalesce(sum(stamp), 0), count(*) FROM {part}) AS t{i}"
+        for i, part in enumerate(parts))
 
-    It changes with every commit (on any connection, in any process) and with nothing that a
-    read could see otherwise, so two equal versions show the same rows:
-    - PostgreSQL: a snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in
-      progress). Equal snapshots see the same committed transactions; a write that commits
-      changes xmax (a new transaction id) or the in-progress list.
-    - SQLite: `PRAGMA data_version` of the one connection of `db.versions`, which changes
-      when any other connection commits (that one never writes).
+
+_FINGERPRINT = {dialect: _fingerprint_sql(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+async def _fingerprint(db: Database, skus: Sequence[str]) -> object | None:
+    """What the levels of `skus` are made of, now; None when it could not be asked (then
+    nothing is kept).
+
+    Triggers give a row a new stamp on every insert and update, above its old one (the
+    writer holds the row when it takes it). Over rows never deleted, (sum, count) so changes
+    with every commit that writes one of them, from any process, and with no other commit.
+    Two sets do lose rows: a hold leaving ACTIVE changes its level's `reserved` in the same
+    transaction, and a deleted channel safety stock stamps its level anew (migration 0006:
+    on PostgreSQL an insert stamped earlier can commit later and make up for the deleted
+    stamp). Not max(stamp), for the same reason: stamps are not in commit order.
     Asked of the driver itself: one trip, and no transaction begun (SQLAlchemy's would cost a
-    BEGIN and a ROLLBACK)."""
+    BEGIN and a ROLLBACK). On SQLite `db.versions` reads outside any transaction, so it sees
+    every commit."""
     async with db.versions.connect() as conn:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # aiosqlite's or asyncpg's connection
         try:
             if db.is_sqlite:
-                [(version,)] = await driver.execute_fetchall("PRAGMA data_version")
-                return cast(object, version)
-            return cast(object, await driver.fetchval("SELECT pg_current_snapshot()::text"))
+                [row] = await driver.execute_fetchall(_FINGERPRINT["sqlite"], (json.dumps(skus),))
+                return tuple(row)
+            return tuple(await driver.fetchrow(_FINGERPRINT["postgresql"], list(skus)))
         except Exception:
             # SQLAlchemy saw nothing of it: drop the connection here (say, the server went
             # away; `versions` has no pre-ping), and read as if nothing were kept.
-            log.warning("could not ask the database's version", exc_info=True)
+            log.warning("could not ask the levels' fingerprint", exc_info=True)
             raw.invalidate()
             return None
 
@@ -173,15 +196,16 @@ class SqlAlchemyStockReader:
     ) -> tuple[Mapping[str, list[tuple[StockLevel, Location]]], Freshness]:
         """The levels of `skus` and, in the same statement, what their sources reported when.
 
-        The answer is kept with the database's version it was read at (`_version`) and given
-        again while that version and the time it depends on (holds lapsing) are the same:
-        asking the version is one trip with one value back, where reading and decoding the
+        The answer is kept with the fingerprint of its rows it was read at (`_fingerprint`)
+        and given again while that and the time it depends on (holds lapsing) are the same:
+        asking the fingerprint is one trip with one row back, where reading and decoding the
         levels is a row per location (1,200 rows for one SKU in the sources benchmark). A
-        commit by any connection, of this instance or another, changes the version."""
+        commit by any connection, of this instance or another, that writes a row the read
+        reads changes the fingerprint; commits that write other SKUs' rows do not."""
         wanted = tuple(sorted(set(skus)))
         now = self.clock()
         # Asked before the levels are read: never newer than what they show.
-        version = await _version(self.db)
+        version = await _fingerprint(self.db, wanted)
         kept = self._reads.get(wanted)
         if kept is not None and version is not None and kept.version == version \
                 and kept.read_at <= now and (kept.until is None or now < kept.until):
@@ -207,7 +231,7 @@ class SqlAlchemyStockReader:
                 if lapses is not None and (until is None or _instant(lapses) < until):
                     until = _instant(lapses)
         freshness = Freshness(sources=terms, reported=reported)
-        if kept is not None:  # read again after a commit, which may have changed nothing here
+        if kept is not None:  # read again after a commit, which may have changed nothing shown
             found, freshness = _as_before(kept, found, freshness)
         if version is not None:
             self._keep(wanted, _Read(version, now, until, found, freshness))

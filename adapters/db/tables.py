@@ -35,6 +35,8 @@ metadata = MetaData(
 Serial = BigInteger().with_variant(Integer(), "sqlite")
 Timestamp = DateTime(timezone=True)
 Text = String(200)
+# `stamp` columns: set by triggers on every insert and update (migration 0006), never by us;
+# what the levels read kept is checked against (adapters/db/queries.py `_fingerprint`).
 
 location = Table(
     "location",
@@ -48,6 +50,7 @@ location = Table(
     Column("ship_enabled", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("updated_at", Timestamp, nullable=False),
+    Column("stamp", BigInteger, nullable=False, server_default=text("0")),
 )
 
 sku = Table(
@@ -72,6 +75,7 @@ stock_level = Table(
     Column("inbound", Integer, nullable=False, default=0),
     Column("unsellable", Integer, nullable=False, default=0),
     Column("updated_at", Timestamp, nullable=False),
+    Column("stamp", BigInteger, nullable=False, server_default=text("0")),
     CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
     CheckConstraint("reserved >= 0", name="reserved_not_negative"),
     CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
@@ -160,6 +164,7 @@ reservation_line = Table(
     Column("short_by", Integer, nullable=False, default=0),
     Column("status", String(10), nullable=False),
     Column("expires_at", Timestamp, nullable=False),
+    Column("stamp", BigInteger, nullable=False, server_default=text("0")),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint("short_by >= 0 AND short_by <= quantity", name="short_by_within_quantity"),
     UniqueConstraint("reservation_id", "sku", "location_id"),
@@ -182,6 +187,7 @@ vendor_source = Table(
     Column("max_age_s", Float, nullable=False),
     Column("deadline_ms", Integer, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column("stamp", BigInteger, nullable=False, server_default=text("0")),
     CheckConstraint("mode IN ('PUSH', 'PULL')", name="mode_known"),
 )
 
@@ -194,6 +200,7 @@ vendor_level = Table(
     Column("location_id", Text, ForeignKey("location.id"), primary_key=True),
     Column("as_of", Timestamp, nullable=False),
     Column("checked_at", Timestamp, nullable=False),
+    Column("stamp", BigInteger, nullable=False, server_default=text("0")),
 )
 
 # Routing knobs per location (domain/routing.py LocationPolicy); no row: the defaults.
@@ -220,6 +227,7 @@ channel_safety_stock = Table(
     Column("channel", String(10), primary_key=True),
     Column("quantity", Integer, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column("stamp", BigInteger, nullable=False, server_default=text("0")),
     CheckConstraint("quantity >= 0", name="quantity_not_negative"),
 )
 
