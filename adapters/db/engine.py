@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 from adapters.db.sqlite_driver import one_hop_dbapi
 
@@ -30,8 +31,8 @@ class Database:
                                                 max_overflow=0)
         else:
             self.writer = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            )
+                self.url, pool_size=pool_size, max_overflow=pool_size)
+            _ping_on_checkout(self.writer)
             self.reader = self.writer
             # No pre-ping, which would be a second trip: a broken connection fails its one
             # question and is dropped (adapters/db/queries.py `_fingerprint`).
@@ -82,3 +83,19 @@ class Database:
                 dbapi_connection.rollback()
 
         return engine
+
+
+def _ping_on_checkout(engine: AsyncEngine) -> None:
+    """Each connection is asked `SELECT 1` as the pool hands it out. If it cannot answer
+    (PostgreSQL restarted, say), every pooled connection is dropped and a new one is taken, so
+    a request never fails on a dead pooled connection. SQLAlchemy's own `pool_pre_ping` costs
+    three trips on asyncpg (it wraps its question in BEGIN and ROLLBACK) for every transaction
+    and every read. This is one trip, on the simple protocol, so nothing is prepared (safe
+    behind pgbouncer's transaction mode too)."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            await_(dbapi_connection.driver_connection.execute("SELECT 1"))
+        except Exception as error:
+            raise exc.InvalidatePoolError(f"pooled connection is gone: {error!r}") from error
