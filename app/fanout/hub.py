@@ -71,6 +71,7 @@ class Hub:
         self._index: dict[tuple[str, str | None], set[Group]] = {}
         self._pending: dict[int, ChangeRef] = {}
         self._seen_latest = 0
+        self._owed = False  # a hole was left unfilled while nobody listened
         self.counts = {"delivered": 0, "holes": 0, "catch_ups": 0, "replays": 0}
         self.last_delivery: dict[str, float] = {}
 
@@ -129,6 +130,8 @@ class Hub:
             await self._deliver_alerts(alerts)
         joins = [i for i in items if isinstance(i, Join)]
         if joins:
+            if self._owed:  # the cursor is made exact before anyone joins at it
+                await self._catch_up()
             await self._admit(joins)
 
     async def _take(self, changes: list[ChangeRef]) -> None:
@@ -145,6 +148,9 @@ class Hub:
                 continue
             await self._deliver(run)
             run = []
+            if not self.groups:  # nobody to deliver to: filled at the next join or tick
+                self._owed = True
+                break
             self.counts["holes"] += 1
             await self._catch_up()
             if self._pending:  # above the ledger's own max: not from this database
@@ -155,8 +161,12 @@ class Hub:
 
     async def _catch_up(self) -> None:
         """Deliver every change in the ledger after `cursor`, up to its settled horizon."""
-        self.counts["catch_ups"] += 1
         target = await self.feed.settled()
+        self._owed = False
+        if not self.groups:  # nobody to deliver to: what happened meanwhile need not be read
+            self.cursor = max(self.cursor, target)
+        if self.cursor < target:
+            self.counts["catch_ups"] += 1  # ones that read the ledger
         while self.cursor < target:
             page = await self.feed.changes(self.cursor, target, limit=self.limits.page)
             upto = page[-1].sequence if len(page) >= self.limits.page else target

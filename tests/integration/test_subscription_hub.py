@@ -161,6 +161,27 @@ async def test_a_hole_is_filled_from_the_ledger_in_order(running: Running) -> No
     assert socket.sequences() == [c.sequence for c in changes]
 
 
+async def test_a_hole_nobody_listens_for_is_not_read_and_joiners_miss_nothing(
+    running: Running,
+) -> None:
+    # Another instance's changes reach this one only through the ledger (memory broadcast),
+    # or late: a hole below every local change. With no subscriber there is nobody to fill it
+    # for, so nothing is read; whoever joins next starts at an exact cursor.
+    hub = running.hub
+    early = await running.changes("SKU-A", "SKU-A", "SKU-A")
+    hub.inbox.put_nowait(early[-1:])
+    live, resumed = Socket(), Socket()
+    await running.member(live, "live", skus=["SKU-A"])
+    await running.member(resumed, "resumed", skus=["SKU-A"], after=str(early[0].sequence))
+    await _joined(hub, 2)  # the hub takes its inbox in order: the change went first
+    assert hub.counts["catch_ups"] == 0  # the cursor moved to the joiners without a read
+    late = await running.changes("SKU-A")
+    hub.inbox.put_nowait(late)
+    await eventually(lambda: bool(live.sent) and len(resumed.sent) == 3, "live events")
+    assert live.sequences() == [late[0].sequence]
+    assert resumed.sequences() == [c.sequence for c in [*early[1:], *late]]
+
+
 async def test_resuming_after_a_sequence_has_no_gap_and_no_repeat(running: Running) -> None:
     early = await running.changes("SKU-A", "SKU-A", "SKU-A")
     running.hub.inbox.put_nowait(early)
