@@ -33,7 +33,7 @@ from strawberry.types import ExecutionContext
 
 from app.auth.gate import Gate
 from app.auth.policy import refusal
-from app.auth.shape import ShapeLimits, measure, refusals
+from app.auth.shape import ShapeLimits, Shapes, refusals
 from domain.access import Caller
 
 FORBIDDEN = "FORBIDDEN"
@@ -43,6 +43,7 @@ class AccessCheck:
     def __init__(self, gate: Gate, limits: ShapeLimits) -> None:
         self.gate = gate
         self.limits = limits
+        self.shapes = Shapes()
 
     def __call__(self, ctx: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
         operation = get_operation_ast(document, ctx.operation_name)
@@ -61,7 +62,9 @@ class AccessCheck:
                      if isinstance(d, FragmentDefinitionNode)}
         forbidden = forbidden_fields(ctx.schema._schema, operation, fragments, caller,
                                      ctx.variables or {})
-        return forbidden or refusals(measure(operation, fragments, ctx.variables), self.limits)
+        return forbidden or refusals(
+            self.shapes.of(ctx.query, ctx.operation_name, operation, fragments, ctx.variables),
+            self.limits)
 
 
 def forbidden_fields(

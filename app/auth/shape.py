@@ -59,6 +59,34 @@ def measure(
     return _Meter(fragments, variables or {}).closed(operation.selection_set)
 
 
+class Shapes:
+    """Shapes kept by operation text, for the documents no variable can change: those without a
+    list or count argument (most of them: a storefront sends the same few texts all day). Each
+    of those is measured once, not on every request."""
+
+    def __init__(self, kept: int = 512) -> None:
+        self._kept: dict[tuple[str, str | None], Shape] = {}
+        self._most = kept
+
+    def of(
+        self, query: str | None, operation_name: str | None, operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
+    ) -> Shape:
+        if query is None:
+            return measure(operation, fragments, variables)
+        key = (query, operation_name)
+        found = self._kept.get(key)
+        if found is not None:
+            return found
+        meter = _Meter(fragments, variables or {})
+        shape = meter.closed(operation.selection_set)
+        if not meter.weighed:
+            if len(self._kept) >= self._most:
+                del self._kept[next(iter(self._kept))]  # the oldest
+            self._kept[key] = shape
+        return shape
+
+
 def refusals(shape: Shape, limits: ShapeLimits) -> list[GraphQLError]:
     checks = (("depth", shape.depth, limits.max_depth), ("cost", shape.cost, limits.max_cost),
               ("aliases", shape.aliases, limits.max_aliases))
@@ -79,6 +107,7 @@ class _Meter:
         self._variables = variables
         self._memo: dict[str, Shape] = {}
         self._open: set[str] = set()
+        self.weighed = False  # a list or count argument was met: variables may change the shape
 
     def closed(self, selection_set: SelectionSetNode) -> Shape:
         """A field's (or the operation's) selection: repeated response names count here."""
@@ -124,6 +153,7 @@ class _Meter:
         for argument in node.arguments or ():
             name = argument.name.value
             if name in LIST_ARGUMENTS or name in COUNT_ARGUMENTS:
+                self.weighed = True
                 value = value_from_ast_untyped(argument.value, self._variables)
                 weight *= _size(value, name in LIST_ARGUMENTS)
         return weight
