@@ -9,9 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from adapters.db.engine import Database
-from tests.support.services import fresh_pg_database
-
-BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+from tests.support.services import CUT_OTHER_CONNECTIONS, fresh_pg_database
 
 
 @pytest.fixture
@@ -27,9 +25,7 @@ async def _cut_every_connection(url: str) -> None:
     outside = Database(url, pool_size=1)
     try:
         async with outside.versions.connect() as conn:
-            await conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            await conn.execute(text(CUT_OTHER_CONNECTIONS))
     finally:
         await outside.dispose()
 

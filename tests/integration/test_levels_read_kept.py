@@ -26,6 +26,7 @@ from resolvers.context import Services
 from services import catalog, reservations, routing, sources
 from services.movements import record_movements
 from tests.support.network import ADMIN, NOW, build_network, mv
+from tests.support.services import CUT_OTHER_CONNECTIONS
 
 
 @dataclass
@@ -263,9 +264,7 @@ async def test_a_broken_version_connection_costs_one_read_kept_no_answer(
         pytest.skip("SQLite's connections are not cut from outside")
     await two.seen()
     async with two.writer_db.writer.connect() as conn:
-        await conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        await conn.execute(text(CUT_OTHER_CONNECTIONS))
         await conn.commit()
     await two.move(mv(T.SALE, "SKU-A", "wh-1", 1))
     assert (await two.seen())["wh-1"][:2] == (9, 0)

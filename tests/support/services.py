@@ -14,6 +14,9 @@ from sqlalchemy.engine import make_url
 PG_URL = os.environ.get(
     "STOCKGRAPH_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("STOCKGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Cuts every other connection to the current PostgreSQL database, as a restart would.
+CUT_OTHER_CONNECTIONS = ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def unavailable(what: str, why: object) -> None:
