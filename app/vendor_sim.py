@@ -170,12 +170,14 @@ class VendorSim:
 @dataclass
 class Pusher:
     """A push vendor's side: report its levels to stockgraph every `every` seconds, a few of
-    them changed each time (sales on the vendor's own shop)."""
+    them changed each time (sales on the vendor's own shop). While stockgraph cannot be
+    reached (`make run` starts the simulator first), it tries again every `retry` seconds."""
 
     vendor: SimVendor
     graphql_url: str
     every: float
     headers: dict[str, str] = field(default_factory=dict)
+    retry: float = 2.0
 
     async def run(self) -> None:
         rng = random.Random(7)
@@ -191,6 +193,8 @@ class Pusher:
                     log.info("pushed %s levels: %s", self.vendor.id, answer.text[:200])
                 except httpx.HTTPError as exc:
                     log.warning("push of %s failed: %s", self.vendor.id, exc)
+                    await asyncio.sleep(min(self.every, self.retry))
+                    continue
                 for sku in rng.sample(sorted(self.vendor.levels), min(5, len(self.vendor.levels))):
                     self.vendor.levels[sku] = max(0, self.vendor.levels[sku] + rng.randint(-3, 3))
                 await asyncio.sleep(self.every)

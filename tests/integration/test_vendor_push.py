@@ -11,6 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from adapters.db.engine import Database
 from app.container import build_services
@@ -25,8 +30,9 @@ from domain.source import RecordOutcome, ReportedLevel, SourceMode, VendorScopeE
 from resolvers.context import Services
 from services import sources
 from tests.conftest import GraphQLClient
+from tests.support.cluster import eventually
 from tests.support.network import ADMIN, build_network, mv, record
-from tests.support.server import running_servers
+from tests.support.server import free_port, running_servers
 from tests.support.vendor_sim import running_vendor_sim
 
 VENDOR = Caller("vendor-1-key", Role.VENDOR, frozenset({"vendor-1"}))
@@ -198,3 +204,33 @@ async def _until(http: httpx.AsyncClient, url: str, done: Callable[[Any], bool])
             if found["sources"] and done(found):
                 return
             await asyncio.sleep(0.05)
+
+
+async def test_a_push_that_finds_stockgraph_not_up_yet_is_tried_again_soon(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # `make run` starts the vendor simulator before the server: the first push finds nobody.
+    # The next one must not wait for the push interval (a minute in the demo).
+    port = free_port()
+    pushed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def graphql(request: Request) -> JSONResponse:
+        pushed.put_nowait(await request.json())
+        return JSONResponse({"data": {"pushVendorLevels": {"accepted": 1, "rejected": []}}})
+
+    seller = SimVendor("v-late", token="unused", levels={"SKU-P": 4})
+    pusher = Pusher(seller, f"http://127.0.0.1:{port}/graphql", every=600.0, retry=0.1)
+    pushing = asyncio.create_task(pusher.run())
+    server = uvicorn.Server(uvicorn.Config(
+        Starlette(routes=[Route("/graphql", graphql, methods=["POST"])]), host="127.0.0.1",
+        port=port, log_level="warning", lifespan="off"))
+    serving: asyncio.Task[None] | None = None
+    try:
+        await eventually(lambda: "push of v-late failed" in caplog.text, "a failed push")
+        serving = asyncio.create_task(server.serve())
+        body = await asyncio.wait_for(pushed.get(), 10)
+        assert [(x["sku"], x["available"]) for x in body["variables"]["levels"]] == [("SKU-P", 4)]
+    finally:
+        pushing.cancel()
+        server.should_exit = True
+        await asyncio.gather(pushing, *([serving] if serving else []), return_exceptions=True)
