@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -19,6 +20,7 @@ class Connections:
         self.outboxes: set[Outbox] = set()
         self.cut_off = 0
         self.pings = 0
+        self._numbers = itertools.count()  # a connection's number picks its ping slice
 
     def connect(
         self, send: Callable[[str], Coroutine[Any, Any, None]],
@@ -31,6 +33,7 @@ class Connections:
             on_gone(outbox)
 
         outbox = Outbox(send, close, self.send_queue, wire.ping, gone, direct)
+        outbox.number = next(self._numbers)
         self.outboxes.add(outbox)
         return outbox
 
@@ -38,24 +41,35 @@ class Connections:
         self.outboxes.discard(outbox)
         await outbox.aclose()
 
-    def ping_all(self) -> None:
+    def ping_slice(self, k: int, slices: int) -> None:
+        """A ping to the connections of slice `k` of `slices` (each connection is in one, by its
+        number); `pings` counts whole rounds."""
         for outbox in list(self.outboxes):
-            outbox.put(outbox.ping)
-        self.pings += 1
+            if outbox.number % slices == k:
+                outbox.put(outbox.ping)
+        if k == slices - 1:
+            self.pings += 1
+
+
+# The pings of one interval go out in this many slices, spread over it. All at once, 10,000
+# subscribers' pings (and their pongs) took the process 0.5-0.7 s every interval: a change
+# delivered meanwhile waited that long (docs/benchmarks.md, subscriptions).
+PING_SLICES = 64
 
 
 @contextlib.asynccontextmanager
 async def keeping_alive(connections: Connections, interval: float) -> AsyncIterator[None]:
     """graphql-transport-ws `ping` / graphql-ws `ka` to every connection every `interval`
-    seconds (0: never). Strawberry sends none on graphql-transport-ws."""
+    seconds (0: never), a slice of the connections at a time. Strawberry sends none on
+    graphql-transport-ws."""
     if interval <= 0:
         yield
         return
 
     async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            connections.ping_all()
+        for tick in itertools.count():
+            await asyncio.sleep(interval / PING_SLICES)
+            connections.ping_slice(tick % PING_SLICES, PING_SLICES)
 
     task = asyncio.create_task(loop(), name="ws-keepalive")
     try:
