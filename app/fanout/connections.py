@@ -17,10 +17,10 @@ from app.fanout.outbox import Outbox
 class Connections:
     def __init__(self, send_queue: int) -> None:
         self.send_queue = send_queue
-        self.outboxes: set[Outbox] = set()
+        self.outboxes: dict[Outbox, int] = {}  # each with its number, which picks its ping slice
         self.cut_off = 0
         self.pings = 0
-        self._numbers = itertools.count()  # a connection's number picks its ping slice
+        self._numbers = itertools.count()
 
     def connect(
         self, send: Callable[[str], Coroutine[Any, Any, None]],
@@ -33,19 +33,18 @@ class Connections:
             on_gone(outbox)
 
         outbox = Outbox(send, close, self.send_queue, wire.ping, gone, direct)
-        outbox.number = next(self._numbers)
-        self.outboxes.add(outbox)
+        self.outboxes[outbox] = next(self._numbers)
         return outbox
 
     async def disconnect(self, outbox: Outbox) -> None:
-        self.outboxes.discard(outbox)
+        self.outboxes.pop(outbox, None)
         await outbox.aclose()
 
     def ping_slice(self, k: int, slices: int) -> None:
         """A ping to the connections of slice `k` of `slices` (each connection is in one, by its
         number); `pings` counts whole rounds."""
-        for outbox in list(self.outboxes):
-            if outbox.number % slices == k:
+        for outbox, number in list(self.outboxes.items()):
+            if number % slices == k:
                 outbox.put(outbox.ping)
         if k == slices - 1:
             self.pings += 1

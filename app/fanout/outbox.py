@@ -78,7 +78,6 @@ class Outbox:
         self._closing: tuple[int, str] | None = None
         self.open = True
         self.cut_off = False
-        self.number = 0  # its connection's, given by app.fanout.connections
 
     @property
     def backlog(self) -> int:
