@@ -18,17 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
 from adapters.db.channel_safety import ChannelSafety, attach
-from adapters.db.group_statements import CoreStatements, DriverStatements, GroupStatements
+from adapters.db.group_statements import (
+    CoreStatements,
+    DriverStatements,
+    GroupStatements,
+    Read,
+)
 from adapters.db.posting import Posting
 from adapters.db.replenishment import raise_requests
-from adapters.db.reservation_rows import LOCATIONS, load_reservation
-from adapters.db.rows import location_from_row
+from adapters.db.reservation_rows import load_reservation
 from domain import reservation as rules
 from domain.events import StockChanged
 from domain.location import Location
@@ -55,46 +59,51 @@ async def hold_group(
     """Every reservation of `group` held or refused, in one transaction the caller opened:
     per reservation, its outcome, or the exception meant for its caller alone."""
     answers: list[Outcome | Exception | None] = [None] * len(group)
-    # Through SQLAlchemy: the first statement begins the transaction the driver's then join.
-    places = {row.id: location_from_row(row) for row in await conn.execute(
-        LOCATIONS, {"ids": sorted({x.location_id for a in group for x in a.draft.lines})})}
     statements: GroupStatements = (
-        await DriverStatements.of(conn) if dialect == "postgresql"
-        else CoreStatements(conn, dialect))
-    admitted: list[int] = []
+        DriverStatements(conn) if dialect == "postgresql" else CoreStatements(conn, dialect))
+    # Claimed and read before admission, in one statement: a draft its caller may not make
+    # is answered with the refusal, and its claim is taken back in the same transaction.
+    drafts = [a.draft for a in group]
+    opened = await statements.claim_and_read(
+        drafts, {(x.sku, x.location_id) for d in drafts for x in d.lines}, lock)
+    holding: list[int] = []
+    unclaimed: list[str] = []
     for i, asked in enumerate(group):
+        fresh = asked.draft.id in opened.claimed
         try:
-            asked.admit(places)
+            asked.admit(opened.places)
         except Exception as exc:  # this caller's bad input: the others go on
             answers[i] = exc
+            if fresh:
+                unclaimed.append(asked.draft.id)
             continue
-        admitted.append(i)
-    fresh = await statements.claim([group[i].draft for i in admitted]) if admitted else set()
-    holding: list[int] = []
-    for i in admitted:
-        draft = group[i].draft
-        if draft.id in fresh:
+        if fresh:
             holding.append(i)
         else:  # a retry: answer what its key holds
-            found = await load_reservation(conn, r.idempotency_key == draft.idempotency_key)
+            found = await load_reservation(conn, r.idempotency_key == asked.draft.idempotency_key)
             assert found is not None, "a conflicting key is visible once its holder commits"
             answers[i] = (found, [])
-    if holding:
-        drafts = [group[i].draft for i in holding]
-        decided = await _hold(conn, statements, dialect, lock, drafts, expire_overdue)
-        for i, outcome in zip(holding, decided, strict=True):
-            answers[i] = outcome
+    decided = await _hold(conn, statements, dialect, lock, [group[i].draft for i in holding],
+                          opened.read, unclaimed, expire_overdue)
+    for i, outcome in zip(holding, decided, strict=True):
+        answers[i] = outcome
     assert all(a is not None for a in answers)
     return [a for a in answers if a is not None]
 
 
 async def _hold(
     conn: AsyncConnection, statements: GroupStatements, dialect: str, lock: bool,
-    drafts: Sequence[Reservation], expire_overdue: Expirer,
+    drafts: Sequence[Reservation], read: Read, unclaimed: Sequence[str],
+    expire_overdue: Expirer,
 ) -> list[Outcome]:
+    """`drafts` held or refused against the levels `read`; the claims of the refused and of
+    `unclaimed` taken back."""
+    if not drafts:
+        if unclaimed:
+            await statements.write([], unclaimed, {}, [], [], datetime.now(UTC))
+        return []
     now = max(d.created_at for d in drafts)
     pairs = {(x.sku, x.location_id) for d in drafts for x in d.lines}
-    read = await statements.read(pairs, lock=lock)
     safety = read.safety
     decided = _decide(drafts, read.levels, safety, now)
     expired: list[StockChanged] = []
@@ -110,7 +119,7 @@ async def _hold(
                                                     Delta(reserved=x.quantity)))
                 for d in held for x in d.lines]
     sequences = await statements.write(
-        held, decided.refused.keys(), decided.totals, postings,
+        held, [*decided.refused.keys(), *unclaimed], decided.totals, postings,
         [d.actor for d in held for _ in d.lines], now)
     changes = expired + [StockChanged(seq, level, rules.RESERVE, now)
                          for seq, level in zip(sequences, decided.after, strict=True)]

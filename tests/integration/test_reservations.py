@@ -214,6 +214,18 @@ async def test_reservations_arriving_together_are_decided_in_order_each_all_or_n
     assert await net.s.reader.drift() == []
 
 
+async def test_a_group_of_refused_callers_leaves_no_row(net: Net) -> None:
+    before = await net.ledger()
+    answers = await _answers(net.reserve("cart-x1", ("SKU-A", "nowhere", 1)),
+                             net.reserve("cart-x2", ("SKU-A", "store-2", 1)))
+    assert _groups(net).largest == 2
+    assert [type(a) for a in answers] == [InvalidInputError] * 2
+    r = t.reservation.c
+    async with net.db.reader.connect() as conn:
+        assert (await conn.execute(select(r.idempotency_key))).all() == []
+    assert await net.ledger() == before
+
+
 async def test_a_group_gives_back_lapsed_holds_in_its_way(net: Net) -> None:
     old = await net.held("cart-h0", ("SKU-B", "wh-1", 3), ttl=1)
     net.clock.advance(1)
