@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_
 
 from adapters.db.sqlite_driver import one_hop_dbapi
@@ -38,12 +41,22 @@ class Database:
             # question and is dropped (adapters/db/queries.py `_fingerprint`).
             self.versions = create_async_engine(self.url, pool_size=1, max_overflow=4,
                                                 isolation_level="AUTOCOMMIT")
+        self._kept: list[KeptConnection] = []
 
     @property
     def dialect(self) -> str:
         return self.url.get_backend_name()
 
+    def keep(self) -> KeptConnection:
+        """A writer connection kept between transactions (see KeptConnection); closed by
+        `dispose`."""
+        kept = KeptConnection(self.writer)
+        self._kept.append(kept)
+        return kept
+
     async def dispose(self) -> None:
+        for kept in self._kept:
+            await kept.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
@@ -83,6 +96,37 @@ class Database:
                 dbapi_connection.rollback()
 
         return engine
+
+
+class KeptConnection:
+    """One writer connection held between the transactions of a caller that runs one at a
+    time (a process's reservation groups): no pool checkout and no ping per transaction, so
+    one round trip fewer, each of which waits for a busy event loop. A transaction that fails
+    drops the connection (it may be the connection that failed); the next takes a fresh one
+    from the pool, checked as usual."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._turn = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self._turn:
+            if self._conn is None:
+                self._conn = await self._engine.connect()
+            try:
+                async with self._conn.begin():
+                    yield self._conn
+            except BaseException:
+                await self.close()
+                raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 def _ping_on_checkout(engine: AsyncEngine) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables as t
-from adapters.db.engine import Database
+from adapters.db.engine import Database, KeptConnection
 from adapters.db.group_commit import GroupCommit
 from adapters.db.posting import LedgerWriter, Posting
 from adapters.db.replenishment import raise_requests, rules_to_check
@@ -84,6 +84,8 @@ class SqlAlchemyReservations:
         # it: BEGIN IMMEDIATE and the conditional updates hold across processes.
         self._turn: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Lock() if db.is_sqlite else contextlib.nullcontext())
+        # PostgreSQL: groups run one at a time, each on the connection the last one used.
+        self._kept = None if db.is_sqlite else db.keep()
         self.groups: GroupCommit[Asked, Outcome] = GroupCommit(
             self._hold_group, key=lambda a: a.draft.idempotency_key,
             size=lambda a: len(a.draft.lines), limit=GROUP_LINES)
@@ -101,7 +103,8 @@ class SqlAlchemyReservations:
         if len(group) > 1 or not self.db.is_sqlite:
             try:
                 return list(await self._transaction(lambda conn: hold_group(
-                    conn, self.db.dialect, not self.db.is_sqlite, group, self._expire_overdue)))
+                    conn, self.db.dialect, not self.db.is_sqlite, group, self._expire_overdue),
+                    self._kept))
             except Exception:
                 log.warning("a group of %d reservations failed; holding them one at a time",
                             len(group), exc_info=True)
@@ -170,17 +173,30 @@ class SqlAlchemyReservations:
 
         return await self._transaction(work)
 
-    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """One transaction; retried when the database asks (deadlock, serialization)."""
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]],
+                           kept: KeptConnection | None = None) -> T:
+        """One transaction (on `kept`, if given); retried when the database asks (deadlock,
+        serialization), and on a fresh connection when the kept one turns out to be gone
+        (a group is safe to run again: its claims answer for whatever did commit)."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self._turn, self.db.writer.begin() as conn:
+                async with self._begin(kept) as conn:
                     return await work(conn)
             except Exception as exc:
-                if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                gone = kept is not None and getattr(exc, "connection_invalidated", False)
+                if attempt == MAX_ATTEMPTS or not (gone or is_retryable(exc)):
                     raise
                 await asyncio.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
+
+    @contextlib.asynccontextmanager
+    async def _begin(self, kept: KeptConnection | None) -> AsyncIterator[AsyncConnection]:
+        if kept is not None:
+            async with kept.begin() as conn:
+                yield conn
+            return
+        async with self._turn, self.db.writer.begin() as conn:
+            yield conn
 
     async def _reserve(
         self, conn: AsyncConnection, draft: Reservation,

@@ -1,14 +1,25 @@
 """The PostgreSQL pool outlives its connections: PostgreSQL restarted (or an admin killed the
-backends), the next transaction and the next read still succeed, on new connections."""
+backends), the next transaction, the next read and the next reservation group (on the
+connection it keeps) still succeed, on new connections."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
 from adapters.db.engine import Database
+from adapters.db.migrate import migrate
+from app.container import build_services
+from app.settings import Settings
+from domain.movement import MovementType
+from domain.reservation import LineRequest, Reservation, ReserveRequest
+from resolvers.context import Services
+from services import reservations
+from tests.support.network import ADMIN, build_network, mv, record
 from tests.support.services import CUT_OTHER_CONNECTIONS, fresh_pg_database
 
 
@@ -45,3 +56,32 @@ async def test_transactions_and_reads_survive_cut_connections(pg: Database) -> N
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
         reader_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     assert not {writer_pid, reader_pid} & before  # both on new connections
+
+
+async def test_a_reservation_group_survives_its_kept_connection_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with fresh_pg_database() as url:
+        db = Database(url, pool_size=4)
+        try:
+            await migrate(db)
+            services = build_services(db, Settings(database_url=url, broadcast_url="memory://"))
+            await build_network(services)
+            await record(services, mv(MovementType.RECEIVE, "SKU-A", "wh-1", 10))
+            first = await _reserve(services, "cart-1")
+            await _cut_every_connection(url)
+            with caplog.at_level(logging.WARNING, logger="stockgraph.reservations"):
+                second = await _reserve(services, "cart-2")
+            assert isinstance(first, Reservation) and isinstance(second, Reservation)
+            assert not caplog.records  # retried as a group, not one reservation at a time
+            found = await services.reader.level("SKU-A", "wh-1")
+            assert found is not None and found[0].reserved == 2
+        finally:
+            await db.dispose()
+
+
+async def _reserve(services: Services, key: str) -> object:
+    request = ReserveRequest(key, (LineRequest("SKU-A", "wh-1", 1),))
+    return await reservations.reserve(
+        services.reservations, services.reader, services.publisher, request, ADMIN,
+        datetime.now(UTC), services.reservation_limits)
