@@ -44,10 +44,14 @@ class _NulLiteral(Visitor):
 
 
 def _holds_nul(value: object) -> bool:
+    # Variables come from JSON: the plain types are tested first, the Mapping ABC (a slow
+    # isinstance) only for what is none of them.
     if isinstance(value, str):
         return NUL in value
-    if isinstance(value, Mapping):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if value is None or isinstance(value, int | float):
+        return False
     if isinstance(value, list | tuple):
         return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict | Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
     return False
