@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,35 +98,82 @@ class Database:
         return engine
 
 
+class KeptConnectionLostError(Exception):
+    """The kept connection failed its own BEGIN or COMMIT (nothing else makes those fail
+    here): it is dropped, and whether the COMMIT took effect is unknown."""
+
+
 class KeptConnection:
-    """One writer connection held between the transactions of a caller that runs one at a
-    time (a process's reservation groups): no pool checkout and no ping per transaction, so
-    one round trip fewer, each of which waits for a busy event loop. A transaction that fails
-    drops the connection (it may be the connection that failed); the next takes a fresh one
-    from the pool, checked as usual."""
+    """One PostgreSQL writer connection held between the transactions of a caller that runs
+    one at a time (a process's reservation groups). Each round trip waits for the busy event
+    loop to come back to it, so this saves two per transaction:
+
+    - no pool checkout, so no ping;
+    - no BEGIN of its own while another transaction waits: this one ends with `COMMIT; BEGIN`
+      in one trip (the simple protocol takes both), so the next is open before it is needed.
+      When none waits, the commit is alone and the connection idles outside a transaction.
+      SQLAlchemy runs the connection in autocommit mode (it sends no BEGIN) while these
+      statements bracket its own. A transaction begun and not yet used holds no snapshot and
+      no transaction id, so it holds back neither VACUUM nor other readers.
+
+    A transaction that fails drops the connection (it may be the connection that failed; it is
+    never pooled again with a transaction open); the next takes a fresh one from the pool,
+    checked as usual."""
+
+    _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
+        self._raw: Any = None
         self._turn = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
+    async def begin(self, more: Callable[[], bool]) -> AsyncIterator[AsyncConnection]:
+        """A transaction; `more()`, asked at its commit: whether another will follow at once."""
         async with self._turn:
-            if self._conn is None:
-                self._conn = await self._engine.connect()
             try:
+                if self._conn is None:
+                    self._conn = await self._open()
+                if not self._raw.is_in_transaction():
+                    await self._own(self._BEGIN)
                 async with self._conn.begin():
                     yield self._conn
+                await self._own(f"COMMIT; {self._BEGIN}" if more() else "COMMIT")
             except BaseException:
                 await self.close()
                 raise
 
+    @staticmethod
+    def lost(exc: BaseException) -> bool:
+        """Whether `exc` says the kept connection is gone (its transaction is then worth
+        running again, on a fresh one)."""
+        return isinstance(exc, KeptConnectionLostError) or bool(
+            getattr(exc, "connection_invalidated", False))
+
+    async def _own(self, statements: str) -> None:
+        try:
+            await self._raw.execute(statements)
+        except Exception as exc:
+            raise KeptConnectionLostError(f"{statements}: {exc!r}") from exc
+
+    async def _open(self) -> AsyncConnection:
+        conn = await self._engine.connect()
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._raw = (await conn.get_raw_connection()).driver_connection
+        except BaseException:
+            await conn.invalidate()
+            raise
+        return conn
+
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
+        """Drop the connection (never back to the pool, where it would hand out an open
+        transaction); what it had not committed is rolled back by the server."""
+        conn, self._conn, self._raw = self._conn, None, None
         if conn is not None:
             with contextlib.suppress(Exception):
-                await conn.close()
+                await conn.invalidate()
 
 
 def _ping_on_checkout(engine: AsyncEngine) -> None:

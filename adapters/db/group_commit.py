@@ -33,6 +33,11 @@ class GroupCommit(Generic[In, Out]):
         self._worker: asyncio.Task[None] | None = None
         self.largest = 0  # the most items one group has held so far (logs, tests)
 
+    @property
+    def waiting(self) -> int:
+        """Items queued for a later group."""
+        return len(self._queue)
+
     async def submit(self, item: In) -> Out:
         waiting: Waiting[In, Out] = Waiting(item, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)

@@ -183,7 +183,7 @@ class SqlAlchemyReservations:
                 async with self._begin(kept) as conn:
                     return await work(conn)
             except Exception as exc:
-                gone = kept is not None and getattr(exc, "connection_invalidated", False)
+                gone = kept is not None and kept.lost(exc)
                 if attempt == MAX_ATTEMPTS or not (gone or is_retryable(exc)):
                     raise
                 await asyncio.sleep(0.005 * attempt)
@@ -191,8 +191,8 @@ class SqlAlchemyReservations:
 
     @contextlib.asynccontextmanager
     async def _begin(self, kept: KeptConnection | None) -> AsyncIterator[AsyncConnection]:
-        if kept is not None:
-            async with kept.begin() as conn:
+        if kept is not None:  # the next group, if one waits, begins with this one's commit
+            async with kept.begin(more=lambda: self.groups.waiting > 0) as conn:
                 yield conn
             return
         async with self._turn, self.db.writer.begin() as conn:

@@ -58,6 +58,23 @@ async def test_transactions_and_reads_survive_cut_connections(pg: Database) -> N
     assert not {writer_pid, reader_pid} & before  # both on new connections
 
 
+@pytest.mark.parametrize("chained", [False, True])
+async def test_a_kept_connection_cut_is_reported_lost_then_replaced(
+    pg: Database, chained: bool
+) -> None:
+    kept = pg.keep()
+    async with kept.begin(more=lambda: chained) as conn:  # chained: left in a new transaction
+        before = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    await _cut_every_connection(pg.url.render_as_string(hide_password=False))
+
+    with pytest.raises(Exception) as failed:
+        async with kept.begin(more=lambda: False) as conn:
+            await conn.execute(text("SELECT 1"))
+    assert kept.lost(failed.value)
+    async with kept.begin(more=lambda: False) as conn:
+        assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != before
+
+
 async def test_a_reservation_group_survives_its_kept_connection_cut(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
