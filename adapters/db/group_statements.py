@@ -7,10 +7,9 @@ statements:
 - a round trip cost the server 100-250 us of CPU on the 2-core machine (its own and the
   kernel's), and through SQLAlchemy a statement cost about 210 us more than through the driver;
 - the first claims the keys and reads the locations and the levels (joined to their reorder
-  rules and safety stock), the second writes, as data-modifying CTEs; the first goes through
-  SQLAlchemy, which begins the transaction with it, the second straight to asyncpg inside it.
-  Each round trip waits for the event loop, busy with other requests, to come back to the
-  group: with one server under load, a group of 7 trips took 12 ms (2026-12-07);
+  rules and safety stock), the second writes, as data-modifying CTEs. Each round trip waits
+  for the event loop, busy with other requests, to come back to the group: with one server
+  under load, a group of 7 trips took 12 ms (2026-12-07);
 - each text is the same whatever the group's size (arrays in, `unnest` out), so asyncpg
   prepares it once per connection; texts shaped by row counts (`IN (...)`, multi-row VALUES)
   each needed a prepare of their own: one more round trip.
@@ -194,8 +193,9 @@ _CLAIM_COLUMNS = ("id", "idempotency_key", "fingerprint", "status", "channel", "
 
 
 class DriverStatements:
-    """The same work on PostgreSQL in fewer round trips: `claim_and_read` through SQLAlchemy
-    (which begins the transaction with it), then the asyncpg connection under it."""
+    """The same work on PostgreSQL in fewer round trips, on the asyncpg connection under
+    `conn`. A transaction already begun there (adapters/db/engine.py KeptConnection) is
+    joined; otherwise `claim_and_read` goes through SQLAlchemy, which begins one with it."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -205,9 +205,12 @@ class DriverStatements:
                              lock: bool) -> Opened:
         rows = [reservation_row(d) for d in drafts]
         ordered = sorted(pairs)
-        found = (await self.conn.exec_driver_sql(_OPEN_TEXTS[lock], (
-            *([row[c] for row in rows] for c in _CLAIM_COLUMNS),
-            [a for a, _ in ordered], [b for _, b in ordered], _location_ids(drafts)))).all()
+        args = (*([row[c] for row in rows] for c in _CLAIM_COLUMNS),
+                [a for a, _ in ordered], [b for _, b in ordered], _location_ids(drafts))
+        if self._driver().is_in_transaction():
+            found = await self.raw().fetch(_OPEN_TEXTS[lock], *args, record_class=_Record)
+        else:
+            found = (await self.conn.exec_driver_sql(_OPEN_TEXTS[lock], args)).all()
         places = {x["id"]: location_from_row(SimpleNamespace(**x)) for x in found[0].places}
         return Opened(set(found[0].claimed), places,
                       _read_rows([x for x in found if x.sku is not None]))
@@ -236,12 +239,17 @@ class DriverStatements:
         return sorted(x[0] for x in found)
 
     def raw(self) -> Any:
-        """The asyncpg connection, once SQLAlchemy's transaction has begun on it."""
+        """The asyncpg connection, once a transaction has begun on it."""
         if self._raw is None:
-            raw = self.conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-            assert raw is not None and raw.is_in_transaction(), "claim_and_read goes first"
+            raw = self._driver()
+            assert raw.is_in_transaction(), "claim_and_read goes first"
             self._raw = raw
         return self._raw
+
+    def _driver(self) -> Any:
+        raw = self.conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        assert raw is not None
+        return raw
 
 
 def _read_rows(rows: Sequence[Any]) -> Read:
