@@ -111,7 +111,8 @@ class KeptConnection:
     - no pool checkout, so no ping;
     - no BEGIN of its own while another transaction waits: this one ends with `COMMIT; BEGIN`
       in one trip (the simple protocol takes both), so the next is open before it is needed.
-      When none waits, the commit is alone and the connection idles outside a transaction.
+      When none waits, the commit is alone, so a connection left without load does not sit
+      inside a transaction.
       SQLAlchemy runs the connection in autocommit mode (it sends no BEGIN) while these
       statements bracket its own. A transaction begun and not yet used holds no snapshot and
       no transaction id, so it holds back neither VACUUM nor other readers.
@@ -169,8 +170,11 @@ class KeptConnection:
 
     async def close(self) -> None:
         """Drop the connection (never back to the pool, where it would hand out an open
-        transaction); what it had not committed is rolled back by the server."""
-        conn, self._conn, self._raw = self._conn, None, None
+        transaction). Its socket is closed at once, so the server rolls back what was not
+        committed and lets go of its locks even if the pool's own close fails."""
+        conn, raw, self._conn, self._raw = self._conn, self._raw, None, None
+        if raw is not None and not raw.is_closed():
+            raw.terminate()
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.invalidate()
