@@ -194,8 +194,8 @@ _CLAIM_COLUMNS = ("id", "idempotency_key", "fingerprint", "status", "channel", "
 
 class DriverStatements:
     """The same work on PostgreSQL in fewer round trips, on the asyncpg connection under
-    `conn`. A transaction already begun there (adapters/db/engine.py KeptConnection) is
-    joined; otherwise `claim_and_read` goes through SQLAlchemy, which begins one with it."""
+    `conn`, inside the transaction already begun there (adapters/db/engine.py
+    KeptConnection)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -207,10 +207,7 @@ class DriverStatements:
         ordered = sorted(pairs)
         args = (*([row[c] for row in rows] for c in _CLAIM_COLUMNS),
                 [a for a, _ in ordered], [b for _, b in ordered], _location_ids(drafts))
-        if self._driver().is_in_transaction():
-            found = await self.raw().fetch(_OPEN_TEXTS[lock], *args, record_class=_Record)
-        else:
-            found = (await self.conn.exec_driver_sql(_OPEN_TEXTS[lock], args)).all()
+        found = await self.raw().fetch(_OPEN_TEXTS[lock], *args, record_class=_Record)
         places = {x["id"]: location_from_row(SimpleNamespace(**x)) for x in found[0].places}
         return Opened(set(found[0].claimed), places,
                       _read_rows([x for x in found if x.sku is not None]))
@@ -239,17 +236,11 @@ class DriverStatements:
         return sorted(x[0] for x in found)
 
     def raw(self) -> Any:
-        """The asyncpg connection, once a transaction has begun on it."""
         if self._raw is None:
-            raw = self._driver()
-            assert raw.is_in_transaction(), "claim_and_read goes first"
+            raw = self.conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            assert raw is not None and raw.is_in_transaction(), "begin the transaction first"
             self._raw = raw
         return self._raw
-
-    def _driver(self) -> Any:
-        raw = self.conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-        assert raw is not None
-        return raw
 
 
 def _read_rows(rows: Sequence[Any]) -> Read:
