@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -83,10 +83,14 @@ async def hold_group(
             found = await load_reservation(conn, r.idempotency_key == asked.draft.idempotency_key)
             assert found is not None, "a conflicting key is visible once its holder commits"
             answers[i] = (found, [])
-    decided = await _hold(conn, statements, dialect, lock, [group[i].draft for i in holding],
-                          opened.read, unclaimed, expire_overdue)
-    for i, outcome in zip(holding, decided, strict=True):
-        answers[i] = outcome
+    if holding:
+        decided = await _hold(conn, statements, dialect, lock,
+                              [group[i].draft for i in holding], opened.read, unclaimed,
+                              expire_overdue)
+        for i, outcome in zip(holding, decided, strict=True):
+            answers[i] = outcome
+    elif unclaimed:  # only refused callers' claims to take back
+        await statements.write([], unclaimed, {}, [], [], max(d.created_at for d in drafts))
     assert all(a is not None for a in answers)
     return [a for a in answers if a is not None]
 
@@ -98,10 +102,6 @@ async def _hold(
 ) -> list[Outcome]:
     """`drafts` held or refused against the levels `read`; the claims of the refused and of
     `unclaimed` taken back."""
-    if not drafts:
-        if unclaimed:
-            await statements.write([], unclaimed, {}, [], [], datetime.now(UTC))
-        return []
     now = max(d.created_at for d in drafts)
     pairs = {(x.sku, x.location_id) for d in drafts for x in d.lines}
     safety = read.safety

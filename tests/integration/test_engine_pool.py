@@ -76,25 +76,21 @@ async def test_a_kept_connection_cut_is_reported_lost_then_replaced(
 
 
 async def test_a_reservation_group_survives_its_kept_connection_cut(
-    caplog: pytest.LogCaptureFixture,
+    pg: Database, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with fresh_pg_database() as url:
-        db = Database(url, pool_size=4)
-        try:
-            await migrate(db)
-            services = build_services(db, Settings(database_url=url, broadcast_url="memory://"))
-            await build_network(services)
-            await record(services, mv(MovementType.RECEIVE, "SKU-A", "wh-1", 10))
-            first = await _reserve(services, "cart-1")
-            await _cut_every_connection(url)
-            with caplog.at_level(logging.WARNING, logger="stockgraph.reservations"):
-                second = await _reserve(services, "cart-2")
-            assert isinstance(first, Reservation) and isinstance(second, Reservation)
-            assert not caplog.records  # retried as a group, not one reservation at a time
-            found = await services.reader.level("SKU-A", "wh-1")
-            assert found is not None and found[0].reserved == 2
-        finally:
-            await db.dispose()
+    url = pg.url.render_as_string(hide_password=False)
+    await migrate(pg)
+    services = build_services(pg, Settings(database_url=url, broadcast_url="memory://"))
+    await build_network(services)
+    await record(services, mv(MovementType.RECEIVE, "SKU-A", "wh-1", 10))
+    first = await _reserve(services, "cart-1")
+    await _cut_every_connection(url)
+    with caplog.at_level(logging.WARNING, logger="stockgraph.reservations"):
+        second = await _reserve(services, "cart-2")
+    assert isinstance(first, Reservation) and isinstance(second, Reservation)
+    assert not caplog.records  # retried as a group, not one reservation at a time
+    found = await services.reader.level("SKU-A", "wh-1")
+    assert found is not None and found[0].reserved == 2
 
 
 async def _reserve(services: Services, key: str) -> object:
