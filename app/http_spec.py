@@ -35,52 +35,9 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
-_UTF8 = {"utf-8", "utf8"}
-
-
-@lru_cache(maxsize=256)  # clients send few distinct Accept values; parsing one costs ~40 us
-def negotiate(accept: str | None) -> str | None:
-    """The media type to answer with, or None when the client accepts neither of ours."""
-    if accept is None or not accept.strip():
-        return JSON
-    ranges = [_media_range(part) for part in accept.split(",") if part.strip()]
-    best: tuple[float, int, bool] | None = None
-    chosen: str | None = None
-    for candidate in (GRAPHQL_RESPONSE_JSON, JSON):
-        q, specificity = _quality(candidate, ranges)
-        if q <= 0:
-            continue
-        # On a tie: explicit beats wildcard; explicit graphql-response+json beats explicit
-        # json; a wildcard alone means a client that knows only application/json.
-        key = (q, specificity, (candidate == GRAPHQL_RESPONSE_JSON) == (specificity == 2))
-        if best is None or key > best:
-            best, chosen = key, candidate
-    return chosen
-
-
-def _media_range(part: str) -> tuple[str, float, str | None]:
-    kind, params = parse_content_type(part.strip())
-    try:
-        q = float(params.get("q", "1"))
-    except ValueError:
-        q = 0.0
-    return kind, q, params.get("charset")
-
-
-def _quality(candidate: str, ranges: list[tuple[str, float, str | None]]) -> tuple[float, int]:
-    """q of the most specific range matching `candidate` (RFC 9110 12.5.1), and how specific
-    it was: 2 for the exact type, 1 for `type/*`, 0 for `*/*`; (0, -1) when none matches."""
-    major = candidate.split("/")[0]
-    found: tuple[float, int] = (0.0, -1)
-    for kind, q, charset in ranges:
-        if charset is not None and charset.lower() not in _UTF8:
-            continue  # we only ever write UTF-8
-        specificity = {candidate: 2, f"{major}/*": 1, "*/*": 0}.get(kind, -1)
-        if specificity > found[1]:
-            found = (q, specificity)
-    return found
+from app.asgi_body import read_body, replay, replay_body
+from app.http_negotiation import GRAPHQL_RESPONSE_JSON, JSON, UTF8, negotiate
+from app.plain_post import plain_media_type, plain_operation
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -100,9 +57,38 @@ class GraphQLOverHTTP(GraphQL[Context, RootValue]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        media_type = plain_media_type(scope["headers"]) if scope["method"] == "POST" else None
+        if media_type is not None:
+            body, ended = await read_body(receive)
+            receive = replay([ended], receive) if ended is not None else replay_body(body, receive)
+            operation = plain_operation(body) if ended is None else None
+            if operation is not None:
+                request = Request(scope=scope, receive=receive)
+                response = await self._respond_plain(request, media_type, operation)
+                await response(scope, receive, send)
+                return
         request = Request(scope=scope, receive=receive)
         response = await self._respond(request)
         await response(scope, receive, send)
+
+    async def _respond_plain(
+        self, request: Request, media_type: str, operation: GraphQLRequestData
+    ) -> Response:
+        """`run` for a POST of one JSON operation (app/plain_post.py): its checks already
+        passed, so from context to response the view's own hooks, called as `run` calls them."""
+        root_value = await self.get_root_value(request)
+        adapter = self.request_adapter_class(request)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        try:
+            result = await self.execute_single(
+                request, adapter, sub_response, context, root_value, operation)
+        except HTTPException as exc:
+            return self.error_response(request, exc.status_code, exc.reason, media_type)
+        response_data = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)
+        return self.create_response(response_data, sub_response)
 
     async def _respond(self, request: Request) -> Response:
         media_type = negotiate(request.headers.get("accept"))
@@ -200,5 +186,5 @@ def _check_content_type(content_type: str, multipart: bool) -> None:
         return
     if kind != JSON:
         raise HTTPException(415, f"POST bodies must be {JSON}")
-    if params.get("charset", "utf-8").lower() not in _UTF8:
+    if params.get("charset", "utf-8").lower() not in UTF8:
         raise HTTPException(415, f"POST bodies must be {JSON} in UTF-8")

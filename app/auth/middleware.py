@@ -12,15 +12,12 @@ import json
 import math
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.asgi_body import BodyTooLargeError, read_body, replay, replay_body
 from app.auth.gate import CALLER_KEY, Gate
 
 GUARDED_PREFIX = "/graphql"
-
-
-class BodyTooLargeError(Exception):
-    pass
 
 
 class AccessMiddleware:
@@ -69,28 +66,8 @@ async def _buffered(scope: Scope, receive: Receive, limit: int) -> Receive:
     declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            return _replay([message], receive)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-    return _replay([body], receive)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    async def replay() -> Message:
-        return messages.pop(0) if messages else await receive()
-
-    return replay
+    body, ended = await read_body(receive, limit)
+    return replay([ended], receive) if ended is not None else replay_body(body, receive)
 
 
 def _is_ide_page(scope: Scope) -> bool:

@@ -11,7 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app import http_spec
+from app.http_spec import GraphQLOverHTTP
 from app.main import create_app
+from app.plain_post import plain_media_type, plain_operation
 from app.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -230,3 +233,66 @@ async def test_null_optional_parameters_are_allowed(
 
     assert response.status_code == 200
     assert response.json() == {"data": {"__typename": "Query"}}
+
+
+# The short path for a POST of one JSON operation (app/plain_post.py) ----------------------
+
+ANSWERED_ALIKE = {
+    "a query": {"query": LOCATION_IDS},
+    "a mutation": {"query": CREATE_LOCATION},
+    **{name: body for name, (body, _) in REQUEST_ERRORS.items()},
+    "an execution error": {"query": 'mutation { setSafetyStock(sku: "SKU-A", locationId: "no", '
+                                    "quantity: 1) { onHand } }"},
+    "a subscription over POST": {"query": "subscription { availabilityChanged { sequence } }"},
+    "two operations and no name": {"query": "query A { __typename } query B { __typename }"},
+    "an unknown operation name": {"query": "query A { __typename }", "operationName": "B"},
+    "null extensions": {**TYPENAME, "extensions": None},
+}
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, JSON, None])
+@pytest.mark.parametrize("body", ANSWERED_ALIKE.values(), ids=ANSWERED_ALIKE.keys())
+async def test_the_short_path_answers_as_the_general_path_does(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any],
+    accept: str | None
+) -> None:
+    general = 0
+    respond = GraphQLOverHTTP._respond
+
+    async def counted(view: GraphQLOverHTTP[Any, Any], request: Any) -> Any:
+        nonlocal general
+        general += 1
+        return await respond(view, request)
+
+    monkeypatch.setattr(GraphQLOverHTTP, "_respond", counted)
+    short = await post(http, body, accept=accept)
+    assert general == 0  # the short path answered
+
+    monkeypatch.setattr(http_spec, "plain_media_type", lambda headers: None)
+    long = await post(http, body, accept=accept)
+    assert general == 1  # the general path answered
+
+    assert (short.status_code, short.headers.get("content-type"), short.headers.get("allow")) \
+        == (long.status_code, long.headers.get("content-type"), long.headers.get("allow"))
+    assert short.json() == long.json()
+
+
+@pytest.mark.parametrize("headers", [
+    {"content-type": "text/plain"},
+    {"content-type": f"{JSON}; charset=iso-8859-1"},
+    {"content-type": JSON, "accept": "text/event-stream"},
+    {"content-type": JSON, "accept": "multipart/mixed;subscriptionSpec=1.0, application/json"},
+    {"content-type": JSON, "accept": "text/html"},  # neither of our types: 406
+    {"accept": JSON},  # no content type
+])
+def test_headers_in_doubt_take_the_general_path(headers: dict[str, str]) -> None:
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    assert plain_media_type(raw) is None
+
+
+@pytest.mark.parametrize("body", [*MALFORMED.values(), [TYPENAME], b'{"query": "\xff"}'],
+                         ids=[*MALFORMED.keys(), "a batch", "not UTF-8"])
+def test_bodies_in_doubt_take_the_general_path(body: Any) -> None:
+    raw = body if isinstance(body, bytes) else (
+        body.encode() if isinstance(body, str) else json.dumps(body).encode())
+    assert plain_operation(raw) is None
