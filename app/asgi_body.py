@@ -1,4 +1,4 @@
-"""A request body read whole from ASGI `receive`, and a `receive` that hands it out again."""
+"""A request body read whole from ASGI `receive`, with a `receive` that hands it out again."""
 
 from __future__ import annotations
 
@@ -9,32 +9,31 @@ class BodyTooLargeError(Exception):
     pass
 
 
-async def read_body(receive: Receive, limit: int | None = None) -> tuple[bytes, Message | None]:
-    """The body's bytes, refusing more than `limit` (BodyTooLargeError); and the message that
-    ended the read early when it was not `http.request` (a disconnect), else None."""
+async def read_body(receive: Receive, limit: int | None = None) -> tuple[bytes | None, Receive]:
+    """The whole body, refusing more than `limit` bytes (BodyTooLargeError), or None when the
+    client went away first; and a `receive` for the app after us, which gets the body again
+    (or the message that ended the read) before anything else."""
     chunks: list[bytes] = []
     size = 0
     more = True
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks), message
+            return None, _replay(message, receive)
         chunk = message.get("body", b"")
         size += len(chunk)
         if limit is not None and size > limit:
             raise BodyTooLargeError
         chunks.append(chunk)
         more = message.get("more_body", False)
-    return b"".join(chunks), None
+    body = b"".join(chunks)
+    return body, _replay({"type": "http.request", "body": body, "more_body": False}, receive)
 
 
-def replay(messages: list[Message], receive: Receive) -> Receive:
-    """`receive` that returns `messages` first, then whatever `receive` brings."""
+def _replay(first: Message, receive: Receive) -> Receive:
+    pending = [first]
+
     async def replaying() -> Message:
-        return messages.pop(0) if messages else await receive()
+        return pending.pop() if pending else await receive()
 
     return replaying
-
-
-def replay_body(body: bytes, receive: Receive) -> Receive:
-    return replay([{"type": "http.request", "body": body, "more_body": False}], receive)

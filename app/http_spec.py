@@ -35,7 +35,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-from app.asgi_body import read_body, replay, replay_body
+from app.asgi_body import read_body
 from app.http_negotiation import GRAPHQL_RESPONSE_JSON, JSON, UTF8, negotiate
 from app.plain_post import plain_media_type, plain_operation
 
@@ -59,9 +59,8 @@ class GraphQLOverHTTP(GraphQL[Context, RootValue]):
             return
         media_type = plain_media_type(scope["headers"]) if scope["method"] == "POST" else None
         if media_type is not None:
-            body, ended = await read_body(receive)
-            receive = replay([ended], receive) if ended is not None else replay_body(body, receive)
-            operation = plain_operation(body) if ended is None else None
+            body, receive = await read_body(receive)
+            operation = plain_operation(body) if body is not None else None
             if operation is not None:
                 request = Request(scope=scope, receive=receive)
                 response = await self._respond_plain(request, media_type, operation)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi_body import BodyTooLargeError, read_body, replay, replay_body
+from app.asgi_body import BodyTooLargeError, read_body
 from app.auth.gate import CALLER_KEY, Gate
 
 GUARDED_PREFIX = "/graphql"
@@ -66,8 +66,8 @@ async def _buffered(scope: Scope, receive: Receive, limit: int) -> Receive:
     declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError
-    body, ended = await read_body(receive, limit)
-    return replay([ended], receive) if ended is not None else replay_body(body, receive)
+    _, again = await read_body(receive, limit)
+    return again
 
 
 def _is_ide_page(scope: Scope) -> bool:
