@@ -57,7 +57,10 @@ class GraphQLOverHTTP(GraphQL[Context, RootValue]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        media_type = plain_media_type(scope["headers"]) if scope["method"] == "POST" else None
+        # A view with HTTP streaming transports (SSE, multipart subscriptions) picks one by
+        # the Accept header: that choice stays with Strawberry. Ours has none (WebSocket only).
+        plain = scope["method"] == "POST" and not self._stream_transport_map
+        media_type = plain_media_type(scope["headers"]) if plain else None
         if media_type is not None:
             body, receive = await read_body(receive)
             operation = plain_operation(body) if body is not None else None

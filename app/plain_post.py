@@ -6,11 +6,11 @@ streamed subscriptions, the IDE page. For one operation POSTed as JSON it still 
 Content-Type (through `email.message`) twice, looks for a streaming transport by its Accept
 twice, and checks the method, the IDE and the body's shape: 80-90 us of the 153-170 us that a
 request doing nothing (`{ __typename }`) cost through the app in-process (2026-12-07; 114 us
-with this path). Here the two headers
-are judged once per distinct pair of values (cached) and the body's shape in a few
-`isinstance`s; the operation then runs through the view's own hooks (context, execution,
-result, response), so it is answered exactly as before. Anything else, or anything in doubt,
-takes the view's general path, which answers it as the spec says (app/http_spec.py)."""
+with this path). Here the two headers are judged once per distinct pair of values (cached)
+and the body's shape in a few `isinstance`s; the operation then runs through the view's own
+hooks (context, execution, result, response), so it is answered exactly as before. Anything
+else, or anything in doubt, takes the view's general path, which answers it as the spec says
+(app/http_spec.py)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,6 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 
 from app.http_negotiation import JSON, UTF8, negotiate
-
-# Accept values naming these may ask for a streamed answer: the general path decides.
-_STREAMING = ("multipart/", "text/event-stream")
 
 
 def plain_media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -44,10 +41,7 @@ def _judged(content_type: bytes, accept: bytes | None) -> str | None:
     kind, params = parse_content_type(content_type.decode("latin-1"))
     if kind != JSON or params.get("charset", "utf-8").lower() not in UTF8:
         return None
-    wanted = None if accept is None else accept.decode("latin-1")
-    if wanted is not None and any(s in wanted.lower() for s in _STREAMING):
-        return None
-    return negotiate(wanted)
+    return negotiate(None if accept is None else accept.decode("latin-1"))
 
 
 def plain_operation(body: bytes) -> GraphQLRequestData | None:
