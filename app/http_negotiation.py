@@ -1,10 +1,11 @@
-"""Which of our two media types to answer with, from the request's Accept (GraphQL over
-HTTP, "Accept"; RFC 9110 12.5.1)."""
+"""Media types: which of our two to answer with, from the request's Accept (GraphQL over
+HTTP, "Accept"; RFC 9110 12.5.1), and which POST bodies we take, from its Content-Type."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from cross_web import HTTPException
 from strawberry.http.parse_content_type import parse_content_type
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -53,3 +54,15 @@ def _quality(candidate: str, ranges: list[tuple[str, float, str | None]]) -> tup
         if specificity > found[1]:
             found = (q, specificity)
     return found
+
+
+@lru_cache(maxsize=256)
+def check_content_type(content_type: str, multipart: bool) -> None:
+    """415 (HTTPException) unless the body is JSON in UTF-8, or multipart where uploads are on."""
+    kind, params = parse_content_type(content_type)
+    if multipart and kind == "multipart/form-data":
+        return
+    if kind != JSON:
+        raise HTTPException(415, f"POST bodies must be {JSON}")
+    if params.get("charset", "utf-8").lower() not in UTF8:
+        raise HTTPException(415, f"POST bodies must be {JSON} in UTF-8")

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -29,14 +28,13 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.http.typevars import Context, RootValue
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from app.asgi_body import read_body
-from app.http_negotiation import GRAPHQL_RESPONSE_JSON, JSON, UTF8, negotiate
+from app.http_negotiation import GRAPHQL_RESPONSE_JSON, JSON, check_content_type, negotiate
 from app.plain_post import plain_media_type, plain_operation
 
 
@@ -132,7 +130,7 @@ class GraphQLOverHTTP(GraphQL[Context, RootValue]):
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "POST":
-            _check_content_type(request.content_type or "", self.multipart_uploads_enabled)
+            check_content_type(request.content_type or "", self.multipart_uploads_enabled)
         parsed = await super().parse_http_body(request)
         for data in parsed if isinstance(parsed, list) else [parsed]:
             if not isinstance(data.operation_name, str | None):
@@ -179,14 +177,3 @@ class GraphQLOverHTTP(GraphQL[Context, RootValue]):
         if media_type == GRAPHQL_RESPONSE_JSON and request_error and not sub_response.status_code:
             response.status_code = 400
         return response
-
-
-@lru_cache(maxsize=256)
-def _check_content_type(content_type: str, multipart: bool) -> None:
-    kind, params = parse_content_type(content_type)
-    if multipart and kind == "multipart/form-data":
-        return
-    if kind != JSON:
-        raise HTTPException(415, f"POST bodies must be {JSON}")
-    if params.get("charset", "utf-8").lower() not in UTF8:
-        raise HTTPException(415, f"POST bodies must be {JSON} in UTF-8")

@@ -18,10 +18,10 @@ import json
 from collections.abc import Iterable
 from functools import lru_cache
 
+from cross_web import HTTPException
 from strawberry.http import GraphQLRequestData
-from strawberry.http.parse_content_type import parse_content_type
 
-from app.http_negotiation import JSON, UTF8, negotiate
+from app.http_negotiation import check_content_type, negotiate
 
 
 def plain_media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -38,8 +38,9 @@ def plain_media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 
 @lru_cache(maxsize=256)
 def _judged(content_type: bytes, accept: bytes | None) -> str | None:
-    kind, params = parse_content_type(content_type.decode("latin-1"))
-    if kind != JSON or params.get("charset", "utf-8").lower() not in UTF8:
+    try:  # the general path's rule, which answers 415 where this declines
+        check_content_type(content_type.decode("latin-1"), multipart=False)
+    except HTTPException:
         return None
     return negotiate(None if accept is None else accept.decode("latin-1"))
 
